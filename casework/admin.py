@@ -1,0 +1,73 @@
+"""Admin for platform operators (superusers). Writes go through services so they are audited."""
+
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from casework import models
+from casework.forms import EnrolSubjectForm
+from casework.services.consent import ConsentError, subject_enroll
+from detection.admin import ReadOnlyAdmin
+from detection.services import EnrolmentError
+
+
+@admin.register(models.Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created_at"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(models.Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role"]
+    list_filter = ["organization", "role"]
+
+
+@admin.register(models.ConsentText)
+class ConsentTextAdmin(admin.ModelAdmin):
+    list_display = ["version", "title", "published_at"]
+
+    def has_change_permission(self, request, obj=None):
+        # A consent records the exact wording it was given under: used versions are frozen.
+        if obj is not None and obj.consents.exists():
+            return False
+        return super().has_change_permission(request, obj)
+
+
+@admin.register(models.Subject)
+class SubjectAdmin(ReadOnlyAdmin):
+    list_display = ["display_name", "organization", "created_at"]
+    change_list_template = "admin/casework/subject/change_list.html"
+
+    def get_urls(self):
+        return [path("enrol/", self.admin_site.admin_view(self.enrol_view), name="casework_subject_enrol")] + super().get_urls()
+
+    def enrol_view(self, request):
+        form = EnrolSubjectForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            photo = data["photo"]
+            try:
+                subject = subject_enroll(
+                    organization=data["organization"],
+                    display_name=data["display_name"],
+                    contact_email=data["contact_email"],
+                    text=data["consent_text"],
+                    purposes=data["purposes"],
+                    method=data["method"],
+                    signature=data["signature"],
+                    photos=[(photo.name, photo.read())],
+                    by=request.user,
+                )
+            except (ConsentError, EnrolmentError) as exc:
+                form.add_error(None, exc.reason)
+            else:
+                messages.success(request, f"Enrolled {subject} with consent and one reference photo.")
+                return redirect(reverse("admin:casework_subject_change", args=[subject.pk]))
+        context = {**self.admin_site.each_context(request), "form": form, "title": "Enrol a subject", "opts": self.model._meta}
+        return TemplateResponse(request, "admin/casework/subject/enrol.html", context)
+
+
+for model in (models.Consent, models.Report, models.Case, models.TakedownRequest, models.Notice, models.AuditEvent):
+    admin.site.register(model, ReadOnlyAdmin)

@@ -1,0 +1,95 @@
+"""Demo data for a laptop: an organisation, staff, a consented subject, and two scanned images.
+
+The demo face is NASA's public-domain portrait of astronaut Eileen Collins, shipped with
+scikit-image; nothing is read from outside the installed packages.
+"""
+
+import io
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from PIL import Image
+
+from casework.models import ConsentMethod, ConsentPurpose, ConsentText, Membership, Organization, Role
+from casework.services.consent import subject_enroll
+from detection.models import MediaItem
+from detection.services import media_ingest, media_scan
+
+DEMO_PASSWORD = "reclaim-demo-password"
+DEMO_USERS = [("casey", Role.CASEWORKER), ("lee", Role.LEGAL), ("ada", Role.ADMIN)]
+CONSENT_BODY = (
+    "I agree that Reclaim may keep reference photos of my face and a mathematical template computed "
+    "from them, and compare them with reported and crawled media to find images of me. I can withdraw "
+    "this consent at any time; my photos and templates are then deleted at once."
+)
+
+
+def _jpeg(pixels: np.ndarray, quality: int = 90) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def demo_images() -> dict[str, bytes]:
+    from skimage import data
+
+    astronaut = data.astronaut()
+    reference = astronaut[0:300, 100:380]  # only her face: the full photo also shows her helmet
+    # The "reported" copy: the whole photo, downscaled and recompressed, as a re-upload would be.
+    reported = np.asarray(Image.fromarray(astronaut).resize((410, 410), Image.Resampling.LANCZOS))
+    return {
+        "reference.jpg": _jpeg(reference),
+        "reported-astronaut.jpg": _jpeg(reported, quality=70),
+        "reported-coffee.jpg": _jpeg(data.coffee(), quality=80),
+    }
+
+
+def demo_users(organization: Organization) -> dict:
+    User = get_user_model()
+    users = {}
+    for username, role in DEMO_USERS:
+        user, created = User.objects.get_or_create(username=username)
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.is_staff = user.is_superuser = role == Role.ADMIN
+            user.save()
+        Membership.objects.get_or_create(user=user, organization=organization, defaults={"role": role})
+        users[username] = user
+    return users
+
+
+def demo_seed(log=print) -> None:
+    """Idempotent: running it again adds nothing."""
+    images = demo_images()
+    with transaction.atomic():
+        organization, _ = Organization.objects.get_or_create(slug="demo", defaults={"name": "Demo Support Network"})
+        users = demo_users(organization)
+        text, _ = ConsentText.objects.get_or_create(
+            version="1.0",
+            defaults={
+                "title": "Likeness matching consent",
+                "body": CONSENT_BODY,
+                "purposes": [ConsentPurpose.LIKENESS_MATCHING, ConsentPurpose.HASH_MATCHING],
+            },
+        )
+        if not organization.subjects.exists():
+            subject_enroll(
+                organization=organization,
+                display_name="Demo subject (astronaut)",
+                text=text,
+                method=ConsentMethod.PAPER_WITNESSED,
+                signature="Demo Subject",
+                photos=[("reference.jpg", images["reference.jpg"])],
+                by=users["casey"],
+            )
+    for name in ("reported-astronaut.jpg", "reported-coffee.jpg"):
+        item = media_ingest(
+            data=images[name],
+            source=MediaItem.Source.UPLOAD,
+            original_name=name,
+            source_url=f"https://example.org/posts/{name.removesuffix('.jpg')}",
+        )
+        if item.status == MediaItem.Status.RECEIVED:
+            media_scan(media_item_id=item.pk)
+        log(f"Scanned {name}: {item.findings.count()} finding(s).")

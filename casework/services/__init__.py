@@ -1,0 +1,1 @@
+"""Every state change of casework goes through a function here, and each writes one AuditEvent."""

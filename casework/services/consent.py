@@ -1,0 +1,135 @@
+"""Subjects, their consent, and the biometric data that consent allows."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from casework.models import Consent, ConsentMethod, ConsentPurpose, ConsentText, Organization, Subject
+from casework.services.audit import audit_record
+from detection import services as detection
+from detection.engine.errors import ReadableError
+
+NO_ACTIVE_CONSENT = "{subject} has no active consent to likeness matching, so no reference photo can be stored."
+PURPOSE_NOT_OFFERED = "Consent text v{version} does not ask for: {purposes}."
+CONSENT_ALREADY_WITHDRAWN = "This consent was already withdrawn on {date:%Y-%m-%d %H:%M} UTC."
+
+
+class ConsentError(ReadableError):
+    pass
+
+
+def subject_create(*, organization: Organization, display_name: str, contact_email: str = "", by=None) -> Subject:
+    with transaction.atomic():
+        subject = Subject.objects.create(organization=organization, display_name=display_name, contact_email=contact_email)
+        audit_record(action="subject.created", actor=by, organization=organization, target=subject)
+    return subject
+
+
+def consent_grant(
+    *,
+    subject: Subject,
+    text: ConsentText,
+    purposes: list[str],
+    method: str,
+    signature: str,
+    by=None,
+) -> Consent:
+    missing = sorted(set(purposes) - set(text.purposes))
+    if missing:
+        raise ConsentError(PURPOSE_NOT_OFFERED.format(version=text.version, purposes=", ".join(missing)))
+    ConsentMethod(method)  # a bad method is a programming error: fail loudly
+    with transaction.atomic():
+        consent = Consent.objects.create(
+            subject=subject,
+            text=text,
+            purposes=sorted(set(purposes)),
+            method=method,
+            signature=signature,
+            recorded_by=by,
+            granted_at=timezone.now(),
+        )
+        audit_record(
+            action="consent.granted",
+            actor=by,
+            organization=subject.organization,
+            target=consent,
+            data={"subject": subject.pk, "text_version": text.version, "purposes": consent.purposes, "method": method},
+        )
+    return consent
+
+
+def subject_consents_to(subject: Subject, purpose: str) -> bool:
+    return any(purpose in c.purposes for c in subject.consents.filter(withdrawn_at__isnull=True))
+
+
+def reference_photo_add(*, subject: Subject, data: bytes, filename: str, by=None):
+    with transaction.atomic():
+        # Lock the subject so a withdrawal cannot slip between this check and the template insert.
+        Subject.objects.select_for_update().get(pk=subject.pk)
+        if not subject_consents_to(subject, ConsentPurpose.LIKENESS_MATCHING):
+            raise ConsentError(NO_ACTIVE_CONSENT.format(subject=subject))
+        photo = detection.reference_photo_add(subject_id=subject.pk, data=data, filename=filename)
+        audit_record(
+            action="reference_photo.added",
+            actor=by,
+            organization=subject.organization,
+            target=subject,
+            data={"reference_photo": photo.pk, "sha256": photo.sha256},
+        )
+    return photo
+
+
+def consent_withdraw(*, consent: Consent, by=None, reason: str = "") -> detection.PurgeSummary:
+    """Withdraw consent and purge the subject's biometric data in the same transaction.
+
+    The audit event records what was deleted (counts and photo SHA-256s), never the data itself.
+    """
+    with transaction.atomic():
+        subject = Subject.objects.select_for_update().get(pk=consent.subject_id)
+        consent = Consent.objects.select_for_update().get(pk=consent.pk)
+        if consent.withdrawn_at is not None:
+            raise ConsentError(CONSENT_ALREADY_WITHDRAWN.format(date=consent.withdrawn_at))
+        consent.withdrawn_at, consent.withdrawn_by, consent.withdrawal_reason = timezone.now(), by, reason
+        consent.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
+        still_likeness = subject_consents_to(subject, ConsentPurpose.LIKENESS_MATCHING)
+        still_hashes = subject_consents_to(subject, ConsentPurpose.HASH_MATCHING)
+        summary = detection.subject_biometrics_purge(
+            subject_id=subject.pk, likeness=not still_likeness, known_hashes=not still_hashes
+        )
+        audit_record(
+            action="consent.withdrawn",
+            actor=by,
+            organization=subject.organization,
+            target=consent,
+            data={"subject": subject.pk, "purged": summary.as_dict()},
+        )
+    return summary
+
+
+def subject_enroll(
+    *,
+    organization: Organization,
+    display_name: str,
+    text: ConsentText,
+    method: str,
+    signature: str,
+    photos: list[tuple[str, bytes]],
+    purposes: list[str] | None = None,
+    contact_email: str = "",
+    by=None,
+) -> Subject:
+    """Create a subject, record their consent, and enrol their reference photos, all or nothing."""
+    with transaction.atomic():
+        subject = subject_create(organization=organization, display_name=display_name, contact_email=contact_email, by=by)
+        consent_grant(
+            subject=subject,
+            text=text,
+            purposes=purposes or [ConsentPurpose.LIKENESS_MATCHING],
+            method=method,
+            signature=signature,
+            by=by,
+        )
+        for filename, data in photos:
+            reference_photo_add(subject=subject, data=data, filename=filename, by=by)
+    return subject

@@ -1,0 +1,10 @@
+// Sensitive media is blurred until the viewer chooses to look; a second click blurs it again.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-reveal]");
+  if (!button) return;
+  const figure = button.closest("[data-sensitive]");
+  const image = figure.querySelector("img");
+  const revealed = image.classList.toggle("blurred") === false;
+  image.alt = revealed ? "Reported media" : "Reported media, blurred";
+  button.textContent = revealed ? "Blur media again" : "Show media";
+});

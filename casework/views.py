@@ -1,0 +1,165 @@
+"""Caseworker and legal pages. Thin: fetch-and-authorise, call a service, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from casework import access
+from casework.forms import ConfirmFindingForm, NoticeForm, RejectFindingForm
+from casework.models import Regime
+from casework.services.cases import ReviewError, finding_confirm, finding_reject
+from casework.services.notices import NoticeDraft, NoticeIncomplete, notice_elements, notice_generate
+from detection.models import Finding
+
+
+@require_GET
+@login_required
+def home(request):
+    return redirect("casework:review_queue")
+
+
+@require_GET
+@login_required
+def review_queue(request):
+    findings = access.findings_for_user(request.user).filter(status=Finding.Status.PENDING).order_by("-created_at", "distance")
+    return render(request, "casework/review_queue.html", {"findings": findings})
+
+
+def _finding_page(request, finding, *, confirm_form=None, reject_form=None, status=200):
+    confirm_form = confirm_form or ConfirmFindingForm(
+        initial={"target_url": finding.media_item.source_url, "regime": Regime.TAKE_IT_DOWN}
+    )
+    context = {
+        "finding": finding,
+        "media_item": finding.media_item,
+        "confirm_form": confirm_form,
+        "reject_form": reject_form or RejectFindingForm(),
+        "cases": finding.cases.all(),
+    }
+    return render(request, "casework/finding_detail.html", context, status=status)
+
+
+@require_GET
+@login_required
+def finding_detail(request, pk: int):
+    return _finding_page(request, access.finding_get_for_user(request.user, pk))
+
+
+@require_POST
+@login_required
+def finding_confirm_view(request, pk: int):
+    finding = access.finding_get_for_user(request.user, pk)
+    access.require_role(request.user, finding.subject.organization_id, access.REVIEWERS)
+    form = ConfirmFindingForm(request.POST)
+    if not form.is_valid():
+        return _finding_page(request, finding, confirm_form=form, status=400)
+    try:
+        case, _ = finding_confirm(finding=finding, by=request.user, **form.cleaned_data)
+    except ReviewError as exc:
+        messages.error(request, exc.reason)
+        return redirect("casework:finding_detail", pk=finding.pk)
+    messages.success(request, f"Finding confirmed and added to case {case.reference}.")
+    return redirect("casework:case_detail", pk=case.pk)
+
+
+@require_POST
+@login_required
+def finding_reject_view(request, pk: int):
+    finding = access.finding_get_for_user(request.user, pk)
+    access.require_role(request.user, finding.subject.organization_id, access.REVIEWERS)
+    form = RejectFindingForm(request.POST)
+    if not form.is_valid():
+        return _finding_page(request, finding, reject_form=form, status=400)
+    try:
+        finding_reject(finding=finding, by=request.user, reason=form.cleaned_data["reason"])
+    except ReviewError as exc:
+        messages.error(request, exc.reason)
+        return redirect("casework:finding_detail", pk=finding.pk)
+    messages.success(request, "Finding rejected.")
+    return redirect("casework:review_queue")
+
+
+def _private_file(field, *, attachment: bool):
+    if not field:
+        raise Http404("The file is not stored.")
+    response = FileResponse(field.open("rb"), as_attachment=attachment, filename=field.name.rsplit("/", 1)[-1])
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@login_required
+def finding_media(request, pk: int):
+    finding = access.finding_get_for_user(request.user, pk)
+    return _private_file(finding.media_item.file, attachment=False)
+
+
+@require_GET
+@login_required
+def case_detail(request, pk: int):
+    case = access.case_get_for_user(request.user, pk)
+    context = {
+        "case": case,
+        "findings": case.findings.select_related("media_item"),
+        "takedown_requests": case.takedown_requests.order_by("created_at"),
+    }
+    return render(request, "casework/case_detail.html", context)
+
+
+def _takedown_page(request, takedown, form=None, status=200):
+    form = form or NoticeForm()
+    if form.is_bound:
+        values = {name: form.data.get(name, "") for name in form.fields}
+    else:
+        values = {name: form.get_initial_for_field(field, name) or "" for name, field in form.fields.items()}
+    draft = NoticeDraft(**values)
+    try:
+        elements = notice_elements(takedown, draft)
+        available = True
+    except NoticeIncomplete as exc:
+        elements, available = [], False
+        messages.info(request, exc.missing[0])
+    context = {
+        "takedown": takedown,
+        "case": takedown.case,
+        "notices": takedown.notices.order_by("-created_at"),
+        "form": form,
+        "elements": elements,
+        "notice_available": available,
+        "may_issue": access.role_in(request.user, takedown.case.organization_id) in access.NOTICE_ISSUERS,
+    }
+    return render(request, "casework/takedown_detail.html", context, status=status)
+
+
+@require_GET
+@login_required
+def takedown_detail(request, pk: int):
+    return _takedown_page(request, access.takedown_request_get_for_user(request.user, pk))
+
+
+@require_POST
+@login_required
+def notice_create(request, pk: int):
+    takedown = access.takedown_request_get_for_user(request.user, pk)
+    access.require_role(request.user, takedown.case.organization_id, access.NOTICE_ISSUERS)
+    form = NoticeForm(request.POST)
+    if not form.is_valid():
+        return _takedown_page(request, takedown, form, status=400)
+    try:
+        notice = notice_generate(request=takedown, draft=NoticeDraft(**form.cleaned_data), by=request.user)
+    except NoticeIncomplete as exc:
+        messages.error(request, exc.reason)
+        return _takedown_page(request, takedown, form, status=400)
+    messages.success(request, f"Notice generated (SHA-256 {notice.pdf_sha256[:16]}…).")
+    return redirect("casework:takedown_detail", pk=takedown.pk)
+
+
+@require_GET
+@login_required
+def notice_pdf(request, pk: int):
+    notice = access.notice_get_for_user(request.user, pk)
+    return _private_file(notice.pdf, attachment=True)

@@ -1,0 +1,20 @@
+"""Settings for the test suite: the real settings, made fast and isolated.
+
+``DATABASE_URL`` still decides the database, so CI runs this suite against PostgreSQL.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-for-django-checks-0123456789")
+
+from config.settings import *  # noqa: E402,F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = "memory://"
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SECURE_SSL_REDIRECT = False
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="reclaim-test-media-"))  # noqa: F405

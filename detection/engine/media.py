@@ -1,0 +1,81 @@
+"""Open untrusted media safely: byte and pixel limits, one typed error with a readable reason."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from detection.engine.errors import ReadableError
+
+IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "MPO"}
+
+EMPTY_FILE = "The file is empty."
+TOO_MANY_BYTES = "The file is {size:,} bytes; the limit is {limit:,} bytes."
+TOO_MANY_PIXELS = "The image is {width}×{height} pixels; the limit is {limit:,} pixels (decompression-bomb guard)."
+NOT_AN_IMAGE = "The file is not an image this system can read."
+UNSUPPORTED_FORMAT = "The image format {format} is not supported; use JPEG, PNG, WebP, GIF or TIFF."
+DAMAGED_IMAGE = "The image is damaged or truncated and cannot be decoded."
+
+
+class MediaError(ReadableError):
+    """Media that cannot be processed."""
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    max_bytes: int = 200 * 1024 * 1024
+    max_pixels: int = 60_000_000
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    rgb: np.ndarray  # H×W×3 uint8, EXIF orientation applied
+    format: str
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+
+def check_size(size: int, limits: MediaLimits) -> None:
+    if size == 0:
+        raise MediaError(EMPTY_FILE)
+    if size > limits.max_bytes:
+        raise MediaError(TOO_MANY_BYTES.format(size=size, limit=limits.max_bytes))
+
+
+def decode_image(data: bytes, limits: MediaLimits = MediaLimits()) -> DecodedImage:
+    """Decode an image to RGB. Only the header is read before the pixel limit is checked."""
+    check_size(len(data), limits)
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns above its own fixed limit; ours (below) is the configured one.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise MediaError(TOO_MANY_PIXELS.format(width="?", height="?", limit=limits.max_pixels)) from None
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise MediaError(NOT_AN_IMAGE) from None
+    if image.format not in IMAGE_FORMATS:
+        raise MediaError(UNSUPPORTED_FORMAT.format(format=image.format))
+    width, height = image.size
+    if width * height > limits.max_pixels:
+        raise MediaError(TOO_MANY_PIXELS.format(width=width, height=height, limit=limits.max_pixels))
+    # face_recognition and WeasyPrint switch this process-wide flag on when imported, which would let
+    # a truncated upload decode as a grey-padded image; a damaged file must be reported instead.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        image.load()  # GIF and multi-page TIFF: the first frame
+        image = ImageOps.exif_transpose(image)
+        rgb = np.asarray(image.convert("RGB"))
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise MediaError(DAMAGED_IMAGE) from None
+    return DecodedImage(rgb=np.ascontiguousarray(rgb), format=image.format or "")

@@ -1,0 +1,161 @@
+"""Media and machines: media items, reference photos, face templates, known-image hashes, findings
+and indicator results.
+
+Biometric rows (reference photos, templates, known-image hashes) exist only while the subject's
+consent allows them: withdrawing consent deletes them (``services.subject_biometrics_purge``), so
+"no template rows" is how this app knows a subject is not matchable. It never imports casework;
+it points at ``casework.Subject`` by string reference.
+"""
+
+import numpy as np
+from django.conf import settings
+from django.db import models
+
+from detection.engine.faces import EMBEDDING_SIZE
+
+
+class ReferencePhoto(models.Model):
+    subject = models.ForeignKey("casework.Subject", on_delete=models.CASCADE, related_name="reference_photos")
+    image = models.FileField(upload_to="reference/")
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class FaceTemplate(models.Model):
+    subject = models.ForeignKey("casework.Subject", on_delete=models.CASCADE, related_name="face_templates")
+    reference_photo = models.ForeignKey(ReferencePhoto, on_delete=models.CASCADE, related_name="templates")
+    embedding = models.BinaryField()  # float64 × 128, little-endian
+    box = models.JSONField()
+    model_name = models.CharField(max_length=100)
+    model_version = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def vector(self) -> np.ndarray:
+        vector = np.frombuffer(bytes(self.embedding), dtype="<f8")
+        assert vector.shape == (EMBEDDING_SIZE,)
+        return vector
+
+
+class KnownImageHash(models.Model):
+    """A perceptual hash of an image the subject wants found. The image itself never reaches us."""
+
+    class Algorithm(models.TextChoices):
+        PDQ = "pdq", "PDQ"
+        PHASH = "phash", "pHash"
+
+    subject = models.ForeignKey("casework.Subject", on_delete=models.CASCADE, related_name="known_hashes")
+    algorithm = models.CharField(max_length=10, choices=Algorithm.choices)
+    value = models.CharField(max_length=64)
+    quality = models.IntegerField(null=True, blank=True)
+    label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "algorithm", "value"], name="known_hash_once_per_subject")
+        ]
+
+
+class MediaItem(models.Model):
+    """One captured file (an upload, a report's attachment, a crawled or API-submitted URL)."""
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "Uploaded by staff"
+        REPORT = "report", "Public report"
+        CRAWL = "crawl", "Crawled"
+        API = "api", "Partner API"
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        VIDEO = "video", "Video"
+        UNKNOWN = "unknown", "Unknown"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    source = models.CharField(max_length=20, choices=Source.choices)
+    source_url = models.URLField(max_length=2000, blank=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    file = models.FileField(upload_to="media_items/", blank=True)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    md5 = models.CharField(max_length=32)
+    size = models.BigIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.UNKNOWN)
+    width = models.IntegerField(null=True, blank=True)
+    height = models.IntegerField(null=True, blank=True)
+    pdq = models.CharField(max_length=64, blank=True)
+    pdq_quality = models.IntegerField(null=True, blank=True)
+    phash = models.CharField(max_length=16, blank=True)
+    faces = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    failure_reason = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # The same bytes seen at the same place are one capture; another URL is new evidence.
+            models.UniqueConstraint(fields=["sha256", "source_url"], name="one_media_item_per_capture")
+        ]
+
+    def __str__(self) -> str:
+        return f"Media item {self.pk} ({self.original_name or self.source_url or self.sha256[:12]})"
+
+
+class Finding(models.Model):
+    """A possible match for a person to review. Never an accusation on its own."""
+
+    class Kind(models.TextChoices):
+        LIKENESS = "likeness", "Face likeness"
+        HASH = "hash", "Known-image hash"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for review"
+        CONFIRMED = "confirmed", "Confirmed"
+        REJECTED = "rejected", "Rejected"
+
+    media_item = models.ForeignKey(MediaItem, on_delete=models.CASCADE, related_name="findings")
+    subject = models.ForeignKey("casework.Subject", on_delete=models.CASCADE, related_name="findings")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    distance = models.FloatField()
+    threshold = models.FloatField()
+    model_version = models.CharField(max_length=200)
+    face_box = models.JSONField(null=True, blank=True)
+    references_agreeing = models.IntegerField(default=1)
+    references_total = models.IntegerField(default=1)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Scanning the same media item twice must not add a second finding.
+            models.UniqueConstraint(fields=["media_item", "subject", "kind"], name="one_finding_per_media_subject_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} finding {self.pk}"
+
+
+class IndicatorResult(models.Model):
+    """One fake indicator measured on a media item: what it saw, how strong, and what it means."""
+
+    media_item = models.ForeignKey(MediaItem, on_delete=models.CASCADE, related_name="indicators")
+    name = models.CharField(max_length=80)
+    version = models.CharField(max_length=20)
+    score = models.FloatField(null=True, blank=True, help_text="In [0, 1]; empty means not applicable.")
+    value = models.JSONField(default=dict)
+    evidence = models.JSONField(default=dict)
+    meaning = models.TextField()
+    weaknesses = models.TextField(blank=True)
+    computed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["media_item", "name", "version"], name="one_result_per_indicator_version")
+        ]

@@ -1,0 +1,62 @@
+"""Every page of the thin path refuses anonymous users and hides other organisations' data."""
+
+import pytest
+from django.urls import reverse
+
+from casework.models import Notice, Regime
+from casework.services.cases import finding_confirm
+from casework.services.notices import NoticeDraft, notice_generate
+from tests.casework.test_thin_path import NOTICE, URL
+from tests.detection.test_scan import scan
+
+
+@pytest.fixture
+def path_objects(astronaut_subject, images, caseworker, legal):
+    finding = scan(images["reported-astronaut.jpg"], url=URL).findings.get()
+    case, takedown = finding_confirm(finding=finding, by=caseworker, platform="P", target_url=URL,
+                                     regime=Regime.TAKE_IT_DOWN)
+    notice = notice_generate(request=takedown, draft=NoticeDraft(**NOTICE), by=legal)
+    return {"finding": finding, "case": case, "takedown": takedown, "notice": notice}
+
+
+def pages(objects):
+    """(method, url) for every page of the path that shows or changes one object."""
+    f, c, t, n = (objects[k].pk for k in ("finding", "case", "takedown", "notice"))
+    return [
+        ("get", reverse("casework:finding_detail", args=[f])),
+        ("get", reverse("casework:finding_media", args=[f])),
+        ("post", reverse("casework:finding_confirm", args=[f])),
+        ("post", reverse("casework:finding_reject", args=[f])),
+        ("get", reverse("casework:case_detail", args=[c])),
+        ("get", reverse("casework:takedown_detail", args=[t])),
+        ("post", reverse("casework:notice_create", args=[t])),
+        ("get", reverse("casework:notice_pdf", args=[n])),
+    ]
+
+
+def test_an_outsider_gets_404_on_every_page_of_the_path(client, outsider, path_objects):
+    client.force_login(outsider)
+    for method, url in pages(path_objects):
+        response = getattr(client, method)(url, {"reason": "x", **NOTICE} if method == "post" else None)
+        assert response.status_code == 404, url
+    assert Notice.objects.count() == 1
+
+
+def test_an_outsider_sees_an_empty_review_queue(client, outsider, astronaut_subject, images):
+    scan(images["reported-astronaut.jpg"])
+    client.force_login(outsider)
+    page = client.get(reverse("casework:review_queue")).content.decode()
+    assert "Nothing to review" in page and "Astronaut" not in page
+
+
+def test_anonymous_users_are_sent_to_sign_in(client, path_objects):
+    for method, url in [*pages(path_objects), ("get", reverse("casework:review_queue"))]:
+        response = getattr(client, method)(url)
+        assert response.status_code == 302 and response.url.startswith(reverse("login")), url
+
+
+def test_the_reviewer_of_the_organisation_sees_the_pages(client, caseworker, path_objects):
+    client.force_login(caseworker)
+    for method, url in pages(path_objects):
+        if method == "get":
+            assert client.get(url).status_code == 200, url

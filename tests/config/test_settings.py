@@ -1,0 +1,68 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config import env
+from tests.conftest import REPO
+
+PRODUCTION = {
+    "SECRET_KEY": "k" * 20 + "production-secret-with-enough-entropy-0123456789",
+    "ALLOWED_HOSTS": "reclaim.example.org",
+    "DATABASE_URL": "sqlite:////tmp/reclaim-check.sqlite3",
+}
+
+
+def manage(*args, **environ):
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO, env={**clean, **environ}, capture_output=True, text=True
+    )
+
+
+def test_production_variables_pass_the_deploy_check():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_the_app_refuses_to_start_without_a_secret_key_outside_debug():
+    result = manage("check", **{k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"})
+    assert result.returncode != 0 and "SECRET_KEY is required" in result.stderr
+
+
+def test_a_malformed_value_stops_start_up_with_its_name():
+    result = manage("check", **PRODUCTION, SECURE_HSTS_SECONDS="a year")
+    assert result.returncode != 0 and "SECURE_HSTS_SECONDS='a year' is not a whole number" in result.stderr
+
+
+@pytest.mark.parametrize(("raw", "parsed"), [("1", True), ("yes", True), ("off", False), ("", False)])
+def test_booleans(monkeypatch, raw, parsed):
+    monkeypatch.setenv("FLAG", raw)
+    assert env.env_bool("FLAG", not parsed) is parsed
+
+
+def test_an_ambiguous_boolean_is_refused(monkeypatch):
+    monkeypatch.setenv("FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="FLAG='maybe' is not a boolean"):
+        env.env_bool("FLAG", False)
+
+
+def test_secrets_can_come_from_a_file(monkeypatch, tmp_path):
+    (tmp_path / "key").write_text("from-a-file\n")
+    monkeypatch.delenv("TOKEN", raising=False)
+    monkeypatch.setenv("TOKEN_FILE", str(tmp_path / "key"))
+    assert env.env_str("TOKEN") == "from-a-file"
+    monkeypatch.setenv("TOKEN_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ImproperlyConfigured, match="cannot be read"):
+        env.env_str("TOKEN")
+
+
+def test_numbers_are_checked(monkeypatch):
+    monkeypatch.setenv("N", "-3")
+    with pytest.raises(ImproperlyConfigured, match="below the minimum"):
+        env.env_int("N", 1, minimum=0)
+    monkeypatch.setenv("N", "0.75")
+    assert env.env_float("N", 0.6, minimum=0, maximum=2) == 0.75

@@ -1,0 +1,87 @@
+"""Shared fixtures: an organisation with a caseworker, a legal user and an outsider from another
+organisation, so every page can be tested for who may see it; demo images from scikit-image; and
+the shared test data folder, which tests skip without."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from casework.demo import demo_images
+from casework.models import ConsentMethod, ConsentPurpose, Role
+from casework.services.consent import subject_enroll
+from tests import factories
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _testdata_dir() -> Path | None:
+    configured = os.environ.get("TESTDATA_DIR")
+    path = Path(configured) if configured else REPO.parent / "shared" / "testdata"
+    return path if path.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    path = _testdata_dir()
+    if path is None:
+        pytest.skip("shared test data not found: set TESTDATA_DIR to the testdata folder (see README)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def images() -> dict[str, bytes]:
+    return demo_images()
+
+
+@pytest.fixture
+def org(db):
+    return factories.OrganizationFactory()
+
+
+@pytest.fixture
+def other_org(db):
+    return factories.OrganizationFactory()
+
+
+@pytest.fixture
+def caseworker(org):
+    return factories.staff(org, Role.CASEWORKER)
+
+
+@pytest.fixture
+def legal(org):
+    return factories.staff(org, Role.LEGAL)
+
+
+@pytest.fixture
+def outsider(other_org):
+    """A caseworker of another organisation: must never see this organisation's data."""
+    return factories.staff(other_org, Role.ADMIN)
+
+
+@pytest.fixture
+def consent_text(db):
+    return factories.ConsentTextFactory()
+
+
+@pytest.fixture
+def enrol(org, consent_text, caseworker):
+    def enrol(photos: list[tuple[str, bytes]], name: str = "Subject A", purposes=None):
+        return subject_enroll(
+            organization=org,
+            display_name=name,
+            text=consent_text,
+            method=ConsentMethod.PAPER_WITNESSED,
+            signature=name,
+            photos=photos,
+            purposes=purposes or [ConsentPurpose.LIKENESS_MATCHING],
+            by=caseworker,
+        )
+
+    return enrol
+
+
+@pytest.fixture
+def astronaut_subject(enrol, images):
+    return enrol([("reference.jpg", images["reference.jpg"])], name="Astronaut")
