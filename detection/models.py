@@ -77,7 +77,13 @@ class MediaItem(models.Model):
         FAILED = "failed", "Failed"
 
     source = models.CharField(max_length=20, choices=Source.choices)
-    source_url = models.URLField(max_length=2000, blank=True)
+    source_url = models.URLField(max_length=2000, blank=True, help_text="Where the file itself was fetched from.")
+    page_url = models.URLField(max_length=2000, blank=True, help_text="The page the file was found on, if any.")
+    # Evidence of capture for fetched media: what the server said, and when.
+    http_status = models.IntegerField(null=True, blank=True)
+    http_headers = models.JSONField(default=dict, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True, help_text="Sniffed from the bytes, not the header.")
     original_name = models.CharField(max_length=255, blank=True)
     file = models.FileField(upload_to="media_items/", blank=True)
     sha256 = models.CharField(max_length=64, db_index=True)
@@ -86,9 +92,12 @@ class MediaItem(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.UNKNOWN)
     width = models.IntegerField(null=True, blank=True)
     height = models.IntegerField(null=True, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+    fps = models.FloatField(null=True, blank=True)
     pdq = models.CharField(max_length=64, blank=True)
     pdq_quality = models.IntegerField(null=True, blank=True)
     phash = models.CharField(max_length=16, blank=True)
+    frame_pdq = models.JSONField(default=list, blank=True, help_text="Videos: [{t, pdq, quality}] of sampled frames.")
     faces = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     failure_reason = models.TextField(blank=True)
@@ -159,3 +168,11 @@ class IndicatorResult(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["media_item", "name", "version"], name="one_result_per_indicator_version")
         ]
+
+
+class MatchIndexState(models.Model):
+    """One row whose ``generation`` is bumped in the same transaction as any change to templates or
+    known-image hashes, so a worker can tell that its in-memory index is stale without reloading it."""
+
+    generation = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(auto_now=True)
