@@ -20,12 +20,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 run: $(STAMP)
-	DEBUG=1 $(BIN)/python manage.py migrate --verbosity 0
-	DEBUG=1 $(BIN)/python manage.py demo
+	@test -f .env || { echo "DEBUG=1" > .env; echo "Wrote .env (DEBUG=1): this checkout runs in development mode."; }
+	$(BIN)/python manage.py migrate --verbosity 0
+	$(BIN)/python manage.py demo
 	@echo
 	@echo "Reclaim is starting at http://$(HOST):$(PORT)/  (sign in as casey / reclaim-demo-password)"
 	@echo
-	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -76,3 +76,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def load_env_file(path: Path) -> None:
+    """Read ``KEY=VALUE`` lines into the environment, never overriding what is already set.
+
+    ``make run`` writes ``.env`` with ``DEBUG=1`` so that ``manage.py`` commands typed afterwards
+    run in development mode too; production sets real environment variables instead.
+    """
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ImproperlyConfigured(f"{path}:{number}: expected KEY=VALUE, found {line!r}")
+        os.environ.setdefault(key.strip(), value.strip().strip("'\""))

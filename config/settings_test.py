@@ -18,3 +18,5 @@ CELERY_BROKER_URL = "memory://"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SECURE_SSL_REDIRECT = False
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="reclaim-test-media-"))  # noqa: F405
+# Fetching tests serve pages from a local HTTP server; production refuses loopback like any private address.
+FETCH_ALLOWED_NETWORKS = ["127.0.0.1/32"]

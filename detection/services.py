@@ -5,20 +5,24 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import PurePath
 
 import numpy as np
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from detection import selectors
+from detection import fetching
 from detection.engine import faces as face_engine
 from detection.engine import hashes, matcher
 from detection.engine.errors import ReadableError
+from detection.engine.analysis import Analysis, VideoAnalysis, analyze
 from detection.engine.media import MediaError, MediaLimits, check_size, decode_image
+from detection.index import match_index, match_index_bump
 from detection.models import FaceTemplate, Finding, KnownImageHash, MediaItem, ReferencePhoto
 
 log = logging.getLogger(__name__)
@@ -29,12 +33,21 @@ SEVERAL_FACES_IN_REFERENCE = (
 )
 
 
+SCAN_TOO_LONG = "Scanning took longer than the time limit; the file may be too long or too large."
+SCAN_CRASHED = "An internal error stopped the scan; it has been logged for the maintainers."
+
+
 class EnrolmentError(ReadableError):
     """A reference photo that cannot be enrolled."""
 
 
 def media_limits() -> MediaLimits:
-    return MediaLimits(max_bytes=settings.MEDIA_MAX_BYTES, max_pixels=settings.MEDIA_MAX_PIXELS)
+    return MediaLimits(
+        max_bytes=settings.MEDIA_MAX_BYTES,
+        max_pixels=settings.MEDIA_MAX_PIXELS,
+        max_video_pixels=settings.MEDIA_MAX_VIDEO_PIXELS,
+        max_duration_s=settings.MEDIA_MAX_DURATION_S,
+    )
 
 
 def _store(folder: str, data: bytes, sha256: str, original_name: str) -> str:
@@ -70,13 +83,16 @@ def reference_photo_add(*, subject_id: int, data: bytes, filename: str) -> Refer
         model_name=face_engine.MODEL_NAME,
         model_version=face_engine.model_version(),
     )
+    match_index_bump()
     return photo
 
 
 def known_hash_add(*, subject_id: int, algorithm: str, value: str, quality: int | None, label: str = "") -> KnownImageHash:
-    known, _ = KnownImageHash.objects.get_or_create(
+    known, created = KnownImageHash.objects.get_or_create(
         subject_id=subject_id, algorithm=algorithm, value=value.lower(), defaults={"quality": quality, "label": label}
     )
+    if created:
+        match_index_bump()
     return known
 
 
@@ -111,6 +127,8 @@ def subject_biometrics_purge(*, subject_id: int, likeness: bool = True, known_ha
     if known_hashes:
         known, _ = KnownImageHash.objects.filter(subject_id=subject_id).delete()
         kinds.append(Finding.Kind.HASH)
+    if templates or known:
+        match_index_bump()
     if kinds:
         pending, _ = Finding.objects.filter(
             subject_id=subject_id, kind__in=kinds, status=Finding.Status.PENDING
@@ -175,62 +193,86 @@ class ScanOutcome:
 
 
 def media_scan(*, media_item_id: int) -> ScanOutcome:
-    """Decode, hash, find faces and match one media item; write findings. Safe to run twice."""
+    """Analyse one media item and write its findings. Safe to run twice, and from two workers."""
     claimed = MediaItem.objects.filter(
         pk=media_item_id, status__in=[MediaItem.Status.RECEIVED, MediaItem.Status.PROCESSING]
     ).update(status=MediaItem.Status.PROCESSING)
     item = MediaItem.objects.get(pk=media_item_id)
     if not claimed:
         return ScanOutcome(item=item, findings=[], skipped=True)
-
     started = time.monotonic()
+    with item.file.open("rb") as handle:
+        data = handle.read()
     try:
-        with item.file.open("rb") as handle:
-            data = handle.read()
-        image = decode_image(data, media_limits())
+        result = analyze(data, limits=media_limits(), finder=_face_finder(), sha256=item.sha256)
     except MediaError as exc:
-        item.status, item.failure_reason, item.processed_at = MediaItem.Status.FAILED, exc.reason, timezone.now()
-        item.save(update_fields=["status", "failure_reason", "processed_at"])
-        return ScanOutcome(item=item, findings=[])
-
-    pdq = hashes.pdq(image.rgb)
-    pdq_variants, _ = hashes.pdq_dihedral(image.rgb)
-    found = face_engine.find_faces(image.rgb)
-    decoded_at = time.monotonic()
-
-    likeness = matcher.match_likeness(
-        [f.embedding for f in found], selectors.templates_for_matching(), threshold=settings.FACE_MATCH_THRESHOLD
-    )
-    hash_hits = []
-    if pdq.quality is not None and pdq.quality >= settings.PDQ_MIN_QUALITY:
-        hash_hits = matcher.match_pdq(
-            pdq_variants, selectors.known_hashes_for_matching(), threshold=settings.PDQ_MATCH_THRESHOLD
-        )
-
-    findings = [
-        f
-        for f in (
-            *(_likeness_finding_write(item, m, found[m.face_index].box) for m in likeness),
-            *(_hash_finding_write(item, m) for m in hash_hits),
-        )
-        if f is not None
-    ]
-
-    item.kind = MediaItem.Kind.IMAGE
-    item.width, item.height = image.width, image.height
-    item.pdq, item.pdq_quality = pdq.hex, pdq.quality
-    item.phash = hashes.phash(image.rgb).hex
-    item.faces = [f.box.as_dict() for f in found]
-    item.status, item.processed_at = MediaItem.Status.DONE, timezone.now()
-    item.save()
+        return ScanOutcome(item=media_scan_fail(item=item, reason=exc.reason), findings=[])
+    except SoftTimeLimitExceeded:
+        return ScanOutcome(item=media_scan_fail(item=item, reason=SCAN_TOO_LONG), findings=[])
+    except Exception:
+        # A bug must not leave the item "processing" forever, nor stop a batch: fail it, keep the trace.
+        log.exception("scan of media item %s crashed", item.pk)
+        return ScanOutcome(item=media_scan_fail(item=item, reason=SCAN_CRASHED), findings=[])
+    analysed_at = time.monotonic()
+    outcome = media_scan_record(item=item, result=result)
     log.info(
-        "scanned media item %s: %d faces, %d findings (decode+faces %.0f ms, match+write %.0f ms)",
-        item.pk, len(found), len(findings), (decoded_at - started) * 1000, (time.monotonic() - decoded_at) * 1000,
+        "scanned media item %s: %d faces, %d findings (analysis %.0f ms, match+write %.0f ms)",
+        item.pk, len(result.faces), len(outcome.findings),
+        (analysed_at - started) * 1000, (time.monotonic() - analysed_at) * 1000,
     )
-    return ScanOutcome(item=item, findings=findings)
+    return outcome
 
 
-def _likeness_finding_write(item: MediaItem, match: matcher.LikenessMatch, box: face_engine.Box) -> Finding | None:
+@cache
+def _face_finder() -> face_engine.FaceFinder:
+    return face_engine.FaceFinder()
+
+
+def media_scan_fail(*, item: MediaItem, reason: str) -> MediaItem:
+    item.status, item.failure_reason, item.processed_at = MediaItem.Status.FAILED, reason, timezone.now()
+    item.save(update_fields=["status", "failure_reason", "processed_at"])
+    return item
+
+
+def media_scan_record(*, item: MediaItem, result: Analysis) -> ScanOutcome:
+    """Match an analysis against consented subjects, write findings, and mark the item done."""
+    index = match_index()  # raises IndexNotReady: "not ready" must never read as "no match"
+    likeness = index.match_likeness([f.embedding for f in result.faces], threshold=settings.FACE_MATCH_THRESHOLD)
+    hash_hits = []
+    if result.pdq_quality >= settings.PDQ_MIN_QUALITY:
+        hash_hits = index.match_pdq(result.pdq_variants, threshold=settings.PDQ_MATCH_THRESHOLD)
+    faces = _faces_for_record(result)
+    written = [
+        *(_likeness_finding_write(item, m, faces[m.face_index]) for m in likeness),
+        *(_hash_finding_write(item, m) for m in hash_hits),
+    ]
+    item.kind = result.kind
+    item.width, item.height = result.width, result.height
+    if isinstance(result, VideoAnalysis):
+        item.duration_s, item.fps = result.duration_s, result.fps
+        item.frame_pdq = [{"t": round(f.t, 3), "pdq": f.pdq_hex, "quality": f.quality} for f in result.frame_hashes]
+        best = max(result.frame_hashes, key=lambda f: f.quality, default=None)
+        item.pdq, item.pdq_quality = (best.pdq_hex, best.quality) if best else ("", None)
+    else:
+        item.pdq, item.pdq_quality, item.phash = result.pdq, result.pdq_quality, result.phash
+    item.faces = faces
+    item.status, item.failure_reason, item.processed_at = MediaItem.Status.DONE, "", timezone.now()
+    item.save()
+    return ScanOutcome(item=item, findings=[f for f in written if f is not None])
+
+
+def _faces_for_record(result: Analysis) -> list[dict]:
+    """Faces as stored on the media item: box, quality, and for video the track and the second."""
+    records = []
+    for index, face in enumerate(result.faces):
+        record = {**face.box.as_dict(), "quality": face.quality.as_dict() if face.quality else None}
+        if isinstance(result, VideoAnalysis):
+            record["track"], record["t"] = result.seen[index][0], round(result.seen[index][1], 3)
+        records.append(record)
+    return records
+
+
+def _likeness_finding_write(item: MediaItem, match: matcher.LikenessMatch, face: dict) -> Finding | None:
     with transaction.atomic():
         # Re-check consent where it is decided: a withdrawal deletes the templates. Locking them makes
         # a concurrent withdrawal wait for this write, and then purge the finding with the rest.
@@ -244,7 +286,7 @@ def _likeness_finding_write(item: MediaItem, match: matcher.LikenessMatch, box: 
                 "distance": match.distance,
                 "threshold": match.threshold,
                 "model_version": face_engine.model_version(),
-                "face_box": box.as_dict(),
+                "face_box": face,
                 "references_agreeing": match.references_agreeing,
                 "references_total": match.references_total,
             },
@@ -263,3 +305,97 @@ def _hash_finding_write(item: MediaItem, match: matcher.HashMatch) -> Finding | 
             defaults={"distance": match.distance, "threshold": match.threshold, "model_version": "pdq"},
         )
     return finding
+
+
+# --- Ingest from a URL ----------------------------------------------------------------------------
+
+NOT_MEDIA_OR_PAGE = "{url} is {content_type}: not an image, a video or a web page."
+NOT_MEDIA = "{url} is {content_type}: not an image or a video."
+_MEDIA_KINDS = (fetching.IMAGE, fetching.VIDEO)
+
+
+def fetch_policy() -> fetching.FetchPolicy:
+    return fetching.FetchPolicy(
+        max_bytes=settings.MEDIA_MAX_BYTES,
+        connect_timeout_s=settings.FETCH_TIMEOUT_S,
+        read_timeout_s=settings.FETCH_TIMEOUT_S,
+        deadline_s=settings.FETCH_DEADLINE_S,
+        allowed_networks=tuple(settings.FETCH_ALLOWED_NETWORKS),
+        user_agent=settings.FETCH_USER_AGENT,
+        max_media_per_page=settings.FETCH_MAX_MEDIA_PER_PAGE,
+    )
+
+
+def media_ingest_url(*, url: str, source: str) -> list[MediaItem]:
+    """Fetch ``url`` and ingest what it is: one image or video, or the media a web page shows.
+
+    A page's media that cannot be fetched become failed items with the reason, so one broken link
+    loses nothing else and a person sees what was missed. Only a failure of ``url`` itself raises
+    ``FetchError``.
+    """
+    policy = fetch_policy()
+    fetched = fetching.fetch(url, policy)
+    if fetched.kind in _MEDIA_KINDS:
+        return [_media_ingest_fetched(fetched, source=source, page_url="")]
+    if fetched.kind != fetching.HTML:
+        raise fetching.FetchError(NOT_MEDIA_OR_PAGE.format(url=fetched.final_url, content_type=fetched.content_type))
+    items: dict[int, MediaItem] = {}  # two links may redirect to the same capture
+    for media_url in fetching.discover_media(fetched.final_url, fetched.data)[: policy.max_media_per_page]:
+        try:
+            media = fetching.fetch(media_url, policy)
+            if media.kind not in _MEDIA_KINDS:
+                raise fetching.FetchError(NOT_MEDIA.format(url=media.final_url, content_type=media.content_type))
+        except fetching.FetchError as exc:
+            item = media_record_failure(
+                source=source, source_url=media_url, page_url=fetched.final_url, reason=exc.reason
+            )
+        else:
+            item = _media_ingest_fetched(media, source=source, page_url=fetched.final_url)
+        items.setdefault(item.pk, item)
+    return list(items.values())
+
+
+def _media_ingest_fetched(fetched: fetching.Fetched, *, source: str, page_url: str) -> MediaItem:
+    item = media_ingest(
+        data=fetched.data,
+        source=source,
+        original_name=fetching.url_filename(fetched.final_url),
+        source_url=fetched.final_url,
+    )
+    evidence = {
+        "page_url": page_url,
+        "http_status": fetched.status,
+        "http_headers": fetched.headers,
+        "fetched_at": fetched.fetched_at,
+        "content_type": fetched.content_type,
+    }
+    # The first capture's evidence stands: the same bytes fetched again from the same URL add nothing,
+    # and the conditional update keeps two concurrent fetches from both writing it.
+    MediaItem.objects.filter(pk=item.pk, fetched_at__isnull=True).update(**evidence)
+    item.refresh_from_db()
+    return item
+
+
+def media_record_failure(*, source: str, source_url: str, page_url: str = "", reason: str) -> MediaItem:
+    """Keep a media file that could not be fetched as a failed item, with the reason."""
+    empty = hashes.sha256_hex(b"")
+    existing = MediaItem.objects.filter(sha256=empty, source_url=source_url).first()
+    if existing is not None:
+        return existing
+    item = MediaItem(
+        source=source,
+        source_url=source_url,
+        page_url=page_url,
+        original_name=fetching.url_filename(source_url),
+        sha256=empty,
+        md5=hashes.md5_hex(b""),
+        size=0,
+        status=MediaItem.Status.FAILED,
+        failure_reason=reason,
+    )
+    try:
+        with transaction.atomic():
+            item.save()
+    except IntegrityError:  # a concurrent attempt recorded the same failure
+        return MediaItem.objects.get(sha256=empty, source_url=source_url)
+    return item

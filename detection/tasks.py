@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
+from detection.engine.index import IndexNotReady
 from detection.models import MediaItem
 from detection.services import media_scan
 
@@ -13,7 +14,8 @@ log = logging.getLogger(__name__)
 
 @shared_task(
     acks_late=True,  # a worker killed mid-scan leaves the message for another worker
-    autoretry_for=(OperationalError,),  # database blips; bad media is a defined outcome, not a retry
+    # Database blips and an index still building are worth a retry; bad media is a defined outcome.
+    autoretry_for=(OperationalError, IndexNotReady),
     retry_backoff=True,
     max_retries=5,
     soft_time_limit=300,

@@ -21,6 +21,16 @@ def _testdata_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
+@pytest.fixture(autouse=True)
+def fresh_match_index():
+    """Each test starts with no cached index: its checkpoint row is rolled back with the test."""
+    from detection.index import match_index_forget
+
+    match_index_forget()
+    yield
+    match_index_forget()
+
+
 @pytest.fixture(scope="session")
 def testdata() -> Path:
     path = _testdata_dir()

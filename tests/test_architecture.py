@@ -9,7 +9,7 @@ from tests.conftest import REPO
 
 FORBIDDEN = {
     "detection/engine": ("django", "rest_framework", "celery", "casework", "detection.models",
-                         "detection.services", "detection.tasks", "detection.selectors"),
+                         "detection.services", "detection.tasks"),
     "detection": ("casework",),
 }
 

@@ -28,7 +28,9 @@ class MediaError(ReadableError):
 @dataclass(frozen=True)
 class MediaLimits:
     max_bytes: int = 200 * 1024 * 1024
-    max_pixels: int = 60_000_000
+    max_pixels: int = 60_000_000  # one image
+    max_video_pixels: int = 3840 * 2160  # one video frame: 4K
+    max_duration_s: float = 3600.0
 
 
 @dataclass(frozen=True)

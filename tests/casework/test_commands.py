@@ -44,10 +44,11 @@ def test_enroll_explains_what_is_wrong(org, consent_text, files):
     assert not Subject.objects.exists()
 
 
-def test_scan_exits_non_zero_when_a_file_fails_and_still_scans_the_rest(db, files, tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_scan_exits_non_zero_when_a_file_fails_and_still_scans_the_rest(db, files, tmp_path, workers):
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff broken")
     with pytest.raises(CommandError) as error:
-        call_command("scan", str(tmp_path))
+        call_command("scan", str(tmp_path), "--workers", workers)
     assert error.value.returncode == 1
     assert MediaItem.objects.filter(status=MediaItem.Status.DONE).count() == 3
     assert MediaItem.objects.get(original_name="broken.jpg").status == MediaItem.Status.FAILED

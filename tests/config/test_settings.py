@@ -17,8 +17,10 @@ PRODUCTION = {
 
 def manage(*args, **environ):
     clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}}
+    # ENV_FILE="" so a developer's .env (DEBUG=1) does not leak into the production checks.
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO, env={**clean, **environ}, capture_output=True, text=True
+        [sys.executable, "manage.py", *args], cwd=REPO, env={**clean, "ENV_FILE": "", **environ},
+        capture_output=True, text=True,
     )
 
 
@@ -66,3 +68,16 @@ def test_numbers_are_checked(monkeypatch):
         env.env_int("N", 1, minimum=0)
     monkeypatch.setenv("N", "0.75")
     assert env.env_float("N", 0.6, minimum=0, maximum=2) == 0.75
+
+
+def test_an_env_file_fills_in_but_never_overrides(monkeypatch, tmp_path):
+    path = tmp_path / ".env"
+    path.write_text("# local\nFROM_FILE=1\nALREADY=from-file\n")
+    monkeypatch.delenv("FROM_FILE", raising=False)
+    monkeypatch.setenv("ALREADY", "from-environment")
+    env.load_env_file(path)
+    assert os.environ["FROM_FILE"] == "1" and os.environ["ALREADY"] == "from-environment"
+    monkeypatch.delenv("FROM_FILE")
+    path.write_text("not a pair\n")
+    with pytest.raises(ImproperlyConfigured, match="expected KEY=VALUE"):
+        env.load_env_file(path)

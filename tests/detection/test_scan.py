@@ -30,6 +30,7 @@ def test_a_matching_face_becomes_a_pending_likeness_finding(astronaut_subject, i
     assert "dlib" in finding.model_version
     assert (finding.references_agreeing, finding.references_total) == (1, 1)
     assert finding.face_box == item.faces[0]
+    assert 0 < item.faces[0]["quality"]["score"] <= 1
     assert item.sha256 == hashes.sha256_hex(images["reported-astronaut.jpg"]) and item.pdq and item.phash
 
 
@@ -76,18 +77,34 @@ def test_an_oversized_file_is_a_failed_item_not_a_lost_one(db, images):
 
 
 def test_a_withdrawal_during_a_scan_wins(astronaut_subject, images, monkeypatch):
-    """Templates are loaded, then consent is withdrawn before findings are written: no finding."""
-    load = services.selectors.templates_for_matching
+    """The index is loaded, then consent is withdrawn before findings are written: no finding."""
+    load = services.match_index
 
     def load_then_withdraw():
-        templates = load()
+        index = load()
         consent_withdraw(consent=astronaut_subject.consents.get())
-        return templates
+        return index
 
-    monkeypatch.setattr(services.selectors, "templates_for_matching", load_then_withdraw)
+    monkeypatch.setattr(services, "match_index", load_then_withdraw)
     item = scan(images["reported-astronaut.jpg"])
     assert item.status == MediaItem.Status.DONE and len(item.faces) == 1
     assert not Finding.objects.exists()
+
+
+def test_a_scan_while_the_index_is_not_ready_says_so_and_can_be_retried(astronaut_subject, images, monkeypatch):
+    from detection.engine.index import IndexNotReady
+
+    def not_ready():
+        raise IndexNotReady()
+
+    monkeypatch.setattr(services, "match_index", not_ready)
+    item = services.media_ingest(data=images["reported-astronaut.jpg"], source=MediaItem.Source.UPLOAD)
+    with pytest.raises(IndexNotReady):
+        services.media_scan(media_item_id=item.pk)
+    item.refresh_from_db()
+    assert item.status == MediaItem.Status.PROCESSING and not item.findings.exists()
+    monkeypatch.undo()
+    assert services.media_scan(media_item_id=item.pk).findings  # the retry claims it again
 
 
 def test_a_known_image_hash_finds_a_mirrored_reupload(enrol, images):
@@ -121,3 +138,32 @@ def test_the_scan_task_tolerates_a_deleted_item(db):
 def test_empty_and_broken_files_fail_cleanly(db, bad):
     item = scan(bad, name="bad.gif")
     assert item.status == MediaItem.Status.FAILED and item.failure_reason
+
+
+def test_a_video_is_scanned_for_the_subject(enrol, testdata):
+    miranda = (testdata / "faces/face_recognition/examples/lin-manuel-miranda.png").read_bytes()
+    subject = enrol([("lmm.png", miranda)], name="Subject L")
+    item = scan((testdata / "video/short_hamilton_clip.mp4").read_bytes(), name="clip.mp4")
+    assert item.status == MediaItem.Status.DONE and item.kind == MediaItem.Kind.VIDEO
+    assert item.duration_s > 5 and item.frame_pdq and item.faces
+    finding = item.findings.get()
+    assert finding.subject == subject and finding.distance < 0.6
+    assert {"track", "t"} <= finding.face_box.keys()
+
+
+def test_a_broken_video_fails_with_a_reason(db):
+    from detection.engine import video
+
+    data = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4000  # an MP4 header and nothing decodable
+    item = scan(data, name="broken.mp4")
+    assert item.status == MediaItem.Status.FAILED
+    assert item.failure_reason in {video.NOT_A_VIDEO, video.DAMAGED_VIDEO, video.NO_FRAMES}
+
+
+def test_a_crash_in_the_engine_fails_the_item_instead_of_leaving_it_processing(db, images, monkeypatch):
+    def crash(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(services, "analyze", crash)
+    item = scan(images["reported-coffee.jpg"])
+    assert item.status == MediaItem.Status.FAILED and item.failure_reason == services.SCAN_CRASHED

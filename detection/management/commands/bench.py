@@ -1,0 +1,165 @@
+"""Speed against named baselines, with accuracy alongside (never a timed test).
+
+Faces: the engine and face_recognition's own CLI (``face_recognition --cpus 1 KNOWN UNKNOWN``)
+each run in a subprocess over the same labelled folder (references enrolled, the rest probed); CPU
+time is the subprocess's user+system time, so start-up and model loading count for both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from detection.engine import evaluation
+
+BASELINE = "face_recognition --cpus 1 KNOWN_DIR UNKNOWN_DIR (face_recognition 1.3.0 CLI, tolerance 0.6)"
+
+
+def dlib_description() -> str:
+    """Which dlib ran: the prebuilt dlib-bin (no BLAS) or a local build, and its BLAS setting."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    import dlib
+
+    try:
+        package = "dlib-bin" if distribution("dlib-bin") else "dlib"
+    except PackageNotFoundError:
+        package = "dlib (built locally)"
+    blas = "with BLAS" if getattr(dlib, "DLIB_USE_BLAS", False) else "without BLAS"
+    avx = "AVX" if getattr(dlib, "USE_AVX_INSTRUCTIONS", False) else "no AVX"
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
+    return f"{package} {dlib.__version__}, {blas}, {avx}, OPENBLAS_NUM_THREADS={threads}"
+
+
+def machine_description() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
+
+
+@contextmanager
+def child_cpu():
+    """CPU seconds (user + system) used by subprocesses that ended inside the block."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    box = {}
+    yield box
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    box["seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    cpu_seconds: float
+    probes: int
+    counts: evaluation.Counts
+
+    @property
+    def images_per_cpu_second(self) -> float:
+        return self.probes / self.cpu_seconds
+
+
+def _single_threaded_env() -> dict[str, str]:
+    # One core per process for both sides; OpenBLAS threads would otherwise burn CPU in a BLAS dlib.
+    return {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
+def run_baseline(references, probes) -> tuple[float, dict[str, set[str]]]:
+    executable = shutil.which("face_recognition", path=str(Path(sys.executable).parent)) or shutil.which(
+        "face_recognition"
+    )
+    if executable is None:
+        raise CommandError("face_recognition's CLI is not installed in this environment.")
+    with tempfile.TemporaryDirectory() as tmp:
+        known, unknown = Path(tmp, "known"), Path(tmp, "unknown")
+        known.mkdir()
+        unknown.mkdir()
+        for identity, paths in references.items():
+            for n, path in enumerate(paths):
+                (known / f"{identity}__{n}{path.suffix}").symlink_to(path.resolve())
+        originals = {}
+        for n, probe in enumerate(probes):
+            link = unknown / f"{n:04d}{probe.path.suffix}"
+            link.symlink_to(probe.path.resolve())
+            originals[str(link)] = str(probe.path)
+        with child_cpu() as cpu:
+            output = subprocess.run(
+                [executable, "--cpus", "1", str(known), str(unknown)],
+                capture_output=True, text=True, env=_single_threaded_env(), check=True,
+            ).stdout
+    matched: dict[str, set[str]] = {}
+    for line in output.splitlines():
+        path, _, name = line.rpartition(",")
+        if path in originals and name not in {"unknown_person", "no_persons_found"}:
+            matched.setdefault(originals[path], set()).add(name.split("__")[0])
+    return cpu["seconds"], matched
+
+
+def run_engine_subprocess(folder: Path, references: int, exhaustive: bool) -> tuple[float, evaluation.EngineRun]:
+    command = [sys.executable, "-m", "detection.engine.evaluation", str(folder), "--references", str(references)]
+    if exhaustive:
+        command.append("--exhaustive")
+    with child_cpu() as cpu:
+        output = subprocess.run(
+            command, capture_output=True, text=True, env=_single_threaded_env(), check=True, cwd=settings.BASE_DIR
+        ).stdout
+    data = json.loads(output)
+    return cpu["seconds"], evaluation.EngineRun(distances=data["distances"], faces=data["faces"], errors=data["errors"])
+
+
+class Command(BaseCommand):
+    help = "Benchmark the engine against named baselines; prints ratios and accuracy."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--faces", type=Path, help="Labelled folder (labels.csv) for the image benchmark.")
+        parser.add_argument("--references", type=int, default=1)
+        parser.add_argument("--exhaustive", action="store_true", help="Engine: always run the fine detection pass.")
+
+    def handle(self, *args, **options):
+        self.stdout.write(f"Machine: {machine_description()}")
+        self.stdout.write(f"dlib: {dlib_description()}")
+        if options["faces"]:
+            self.bench_faces(options["faces"], options["references"], options["exhaustive"])
+
+    def bench_faces(self, folder: Path, references: int, exhaustive: bool) -> list[Result]:
+        if not (folder / "labels.csv").is_file():
+            raise CommandError(f"{folder} has no labels.csv.")
+        refs, probes = evaluation.split(evaluation.load_labels(folder), references)
+        known = set(refs)
+        threshold = settings.FACE_MATCH_THRESHOLD
+        self.stdout.write(f"Faces: {folder}, {len(known)} identities enrolled, {len(probes)} probe images.")
+
+        engine_cpu, run = run_engine_subprocess(folder, references, exhaustive)
+        engine = Result("engine", engine_cpu, len(probes),
+                        evaluation.score(evaluation.matched_at(run, threshold), probes, known))
+        baseline_cpu, baseline_matched = run_baseline(refs, probes)
+        baseline = Result("baseline", baseline_cpu, len(probes), evaluation.score(baseline_matched, probes, known))
+
+        self.stdout.write(f"Baseline: {BASELINE}")
+        self.stdout.write(f"{'':10}{'CPU s':>8}{'img/CPU-s':>11}{'recall':>8}{'true':>6}{'missed':>8}{'false':>7}")
+        for result in (engine, baseline):
+            c = result.counts
+            self.stdout.write(
+                f"{result.name:10}{result.cpu_seconds:>8.1f}{result.images_per_cpu_second:>11.2f}"
+                f"{c.recall:>8.3f}{c.true_matches:>6}{c.missed_matches:>8}{c.false_matches:>7}"
+            )
+        ratio = engine.images_per_cpu_second / baseline.images_per_cpu_second
+        self.stdout.write(f"Speed ratio (engine / baseline images per CPU-second): {ratio:.2f}×")
+        return [engine, baseline]
