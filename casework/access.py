@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from casework.models import Case, Membership, Notice, Role, TakedownRequest
+from casework.models import Case, Consent, Membership, Notice, Role, TakedownRequest
 from detection.models import Finding
 
 REVIEWERS = {Role.CASEWORKER, Role.ADMIN}
@@ -66,3 +66,8 @@ def takedown_request_get_for_user(user, pk: int) -> TakedownRequest:
 def notice_get_for_user(user, pk: int) -> Notice:
     notices = Notice.objects.filter(takedown_request__case__organization_id__in=organization_ids(user))
     return _one_or_404(notices.select_related("takedown_request__case"), pk, "notice")
+
+
+def consent_get_for_user(user, pk: int) -> Consent:
+    consents = Consent.objects.filter(subject__organization_id__in=organization_ids(user))
+    return _one_or_404(consents.select_related("subject__organization", "text"), pk, "consent")

@@ -57,6 +57,7 @@ class SubjectAdmin(ReadOnlyAdmin):
                     purposes=data["purposes"],
                     method=data["method"],
                     signature=data["signature"],
+                    authority_document=data["authority_document"],
                     photos=[(photo.name, photo.read())],
                     by=request.user,
                 )

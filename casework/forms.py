@@ -2,6 +2,7 @@ from django import forms
 
 from casework.models import ConsentMethod, ConsentPurpose, ConsentText, Organization, Regime
 from casework.services.notices import TAKE_IT_DOWN_GOOD_FAITH
+from casework.services.takedowns import ACTIONS
 
 
 class ConfirmFindingForm(forms.Form):
@@ -29,6 +30,24 @@ class NoticeForm(forms.Form):
     )
 
 
+class TakedownTransitionForm(forms.Form):
+    action = forms.ChoiceField(choices=list(ACTIONS.items()))
+    note = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What happened: the platform's reply, a ticket number, where it was escalated.",
+    )
+
+
+class DeadlineExtensionForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Reason the platform gave for the delay"
+    )
+
+
+class CaseMediaForm(forms.Form):
+    file = forms.FileField(label="Image or video")
+
+
 class EnrolSubjectForm(forms.Form):
     """Admin form: one subject, their consent, and a reference photo, enrolled in one go."""
 
@@ -41,4 +60,7 @@ class EnrolSubjectForm(forms.Form):
     )
     method = forms.ChoiceField(choices=ConsentMethod.choices)
     signature = forms.CharField(max_length=200, help_text="The typed name of the person who consented.")
+    authority_document = forms.FileField(
+        required=False, help_text="Required when a representative consents: their power of attorney, court order…"
+    )
     photo = forms.ImageField(help_text="A photo showing only the subject's face.")

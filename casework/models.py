@@ -43,6 +43,9 @@ class Subject(models.Model):
     display_name = models.CharField(max_length=200)
     contact_email = models.EmailField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the subject was told that their biometric data will be deleted for inactivity; the purge
+    # waits RETENTION_NOTICE_DAYS after it, and any activity since makes a new notice necessary.
+    retention_notice_sent_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.display_name
@@ -79,6 +82,11 @@ class Consent(models.Model):
     purposes = models.JSONField()
     method = models.CharField(max_length=30, choices=ConsentMethod.choices)
     signature = models.CharField(max_length=200, help_text="Typed name of the person who signed.")
+    authority_document = models.FileField(
+        upload_to="consent_authority/",
+        blank=True,
+        help_text="For consent by a representative: the document that gives them authority to act.",
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -142,6 +150,12 @@ class Case(models.Model):
     findings = models.ManyToManyField("detection.Finding", blank=True, related_name="cases")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     priority = models.IntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    media_items = models.ManyToManyField(
+        "detection.MediaItem", blank=True, related_name="cases", help_text="Media uploaded to the case by staff."
+    )
+    # The person depicted is or was under 18 in the imagery: Reclaim keeps no imagery for the case,
+    # only its hashes (casework.services.minors).
+    depicts_minor = models.BooleanField(default=False)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
     )
@@ -164,9 +178,19 @@ class TakedownRequest(models.Model):
     """A request to one platform, under one legal regime, to remove content at one URL."""
 
     class State(models.TextChoices):
+        """Transitions between these are in casework.services.takedowns.TRANSITIONS."""
+
         DRAFT = "draft", "Draft"
         READY = "ready", "Ready to send"
         SENT = "sent", "Sent"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged by the platform"
+        REMOVED = "removed", "Removed"
+        REFUSED = "refused", "Refused"
+        NO_RESPONSE = "no_response", "No response"
+        ESCALATED = "escalated", "Escalated"
+        REMOVAL_VERIFIED = "removal_verified", "Removal verified"
+        CLOSED = "closed", "Closed"
+        REOPENED = "reopened", "Re-opened: content returned"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="takedown_requests")
     platform = models.CharField(max_length=200)
@@ -176,8 +200,15 @@ class TakedownRequest(models.Model):
     state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    state_changed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Set when the request is sent (casework.deadlines); a GDPR extension moves it later.
     deadline_at = models.DateTimeField(null=True, blank=True)
+    deadline_extended_at = models.DateTimeField(null=True, blank=True)
+    deadline_extension_reason = models.TextField(blank=True)
+    # When the deadline check told the assignee: each is sent once per sending of the request.
+    at_risk_notified_at = models.DateTimeField(null=True, blank=True)
+    breached_notified_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.get_regime_display()} request to {self.platform}"

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_float, env_int, env_list, env_str, load_env_file
@@ -148,6 +149,18 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
+# Started by `celery -A config beat` (README, "Workers on Redis"); exactly one beat per deployment.
+CELERY_BEAT_SCHEDULE = {
+    "deadlines-check": {
+        "task": "casework.tasks.deadlines_check",
+        "schedule": 15 * 60,  # seconds; the shortest clock (48 hours) is then flagged within 0.5% of it
+        "options": {"expires": 14 * 60},  # a backlog of stale checks is worth nothing: the next one comes
+    },
+    "biometrics-retention-purge": {
+        "task": "casework.tasks.biometrics_retention_purge",
+        "schedule": crontab(hour=3, minute=30),  # daily, in CELERY_TIMEZONE, away from office hours
+    },
+}
 
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -182,6 +195,9 @@ MATCH_INDEX_FAISS_MIN = env_int("MATCH_INDEX_FAISS_MIN", 100_000, minimum=1)
 # A folder where workers save each built index under its generation, so a restarted worker loads it
 # instead of reading every template and hash again. Unset: every worker builds from the database.
 MATCH_INDEX_DIR = env_str("MATCH_INDEX_DIR")
+# The head-pose indicator needs dlib's 68-point landmark model, trained on iBUG 300-W under a
+# non-commercial licence: off unless the deployment's use is non-commercial and says so.
+INDICATORS_ALLOW_NONCOMMERCIAL_MODELS = env_bool("INDICATORS_ALLOW_NONCOMMERCIAL_MODELS", False)
 MEDIA_MAX_BYTES = env_int("MEDIA_MAX_BYTES", 200 * 1024 * 1024, minimum=1)
 MEDIA_MAX_PIXELS = env_int("MEDIA_MAX_PIXELS", 60_000_000, minimum=1)
 MEDIA_MAX_VIDEO_PIXELS = env_int("MEDIA_MAX_VIDEO_PIXELS", 3840 * 2160, minimum=1)
@@ -199,6 +215,22 @@ FETCH_TIMEOUT_S = env_float("FETCH_TIMEOUT_S", 15.0, minimum=0.1)  # to connect,
 FETCH_DEADLINE_S = env_float("FETCH_DEADLINE_S", 300.0, minimum=0.1)
 FETCH_MAX_MEDIA_PER_PAGE = env_int("FETCH_MAX_MEDIA_PER_PAGE", 50, minimum=0)
 FETCH_USER_AGENT = env_str("FETCH_USER_AGENT", "Reclaim/0.1 (evidence capture for takedown requests)")
+
+# --- Casework: legal clocks and retention ---------------------------------------------------------
+# Response targets where the law only says "timely" (DSA Art. 16(6)) or "expeditiously" (DMCA
+# 512(c)(1)(C)): these are the organisation's targets, not statutory limits. TAKE IT DOWN (48 hours)
+# and GDPR (one month, Art. 12(3)) are fixed by law in casework/deadlines.py.
+DSA_RESPONSE_HOURS = env_int("DSA_RESPONSE_HOURS", 72, minimum=1)
+DMCA_RESPONSE_HOURS = env_int("DMCA_RESPONSE_HOURS", 72, minimum=1)
+# Search-engine delisting outside the GDPR has no statutory clock; a month, like GDPR's, by default.
+DELISTING_RESPONSE_HOURS = env_int("DELISTING_RESPONSE_HOURS", 30 * 24, minimum=1)
+# A request is "at risk" once less than this share of its period is left (a quarter: 12 of 48 hours).
+DEADLINE_AT_RISK_FRACTION = env_float("DEADLINE_AT_RISK_FRACTION", 0.25, minimum=0.0, maximum=1.0)
+# Biometric data (face templates, known-image hashes) of a subject with no open case and no activity
+# for this many days is deleted (GDPR Art. 5(1)(e), storage limitation); a subject with a contact
+# e-mail is told first and the deletion waits RETENTION_NOTICE_DAYS more.
+BIOMETRIC_RETENTION_DAYS = env_int("BIOMETRIC_RETENTION_DAYS", 365, minimum=1)
+RETENTION_NOTICE_DAYS = env_int("RETENTION_NOTICE_DAYS", 14, minimum=0)
 
 LOGGING = {
     "version": 1,

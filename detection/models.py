@@ -158,7 +158,7 @@ class IndicatorResult(models.Model):
     name = models.CharField(max_length=80)
     version = models.CharField(max_length=20)
     score = models.FloatField(null=True, blank=True, help_text="In [0, 1]; empty means not applicable.")
-    value = models.JSONField(default=dict)
+    value = models.JSONField(null=True, blank=True, help_text="What was measured; empty when not applicable.")
     evidence = models.JSONField(default=dict)
     meaning = models.TextField()
     weaknesses = models.TextField(blank=True)

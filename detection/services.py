@@ -23,7 +23,7 @@ from detection.engine.errors import ReadableError
 from detection.engine.analysis import Analysis, VideoAnalysis, analyze
 from detection.engine.media import MediaError, MediaLimits, check_size, decode_image
 from detection.index import match_index, match_index_bump
-from detection.models import FaceTemplate, Finding, KnownImageHash, MediaItem, ReferencePhoto
+from detection.models import FaceTemplate, Finding, IndicatorResult, KnownImageHash, MediaItem, ReferencePhoto
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,10 @@ def media_scan(*, media_item_id: int) -> ScanOutcome:
     with item.file.open("rb") as handle:
         data = handle.read()
     try:
-        result = analyze(data, limits=media_limits(), finder=_face_finder(), sha256=item.sha256)
+        result = analyze(
+            data, limits=media_limits(), finder=_face_finder(), sha256=item.sha256,
+            allow_noncommercial_models=settings.INDICATORS_ALLOW_NONCOMMERCIAL_MODELS,
+        )
     except MediaError as exc:
         return ScanOutcome(item=media_scan_fail(item=item, reason=exc.reason), findings=[])
     except SoftTimeLimitExceeded:
@@ -256,9 +259,18 @@ def media_scan_record(*, item: MediaItem, result: Analysis) -> ScanOutcome:
     else:
         item.pdq, item.pdq_quality, item.phash = result.pdq, result.pdq_quality, result.phash
     item.faces = faces
+    _indicators_write(item, result.indicators)
     item.status, item.failure_reason, item.processed_at = MediaItem.Status.DONE, "", timezone.now()
     item.save()
     return ScanOutcome(item=item, findings=[f for f in written if f is not None])
+
+
+def _indicators_write(item: MediaItem, results) -> None:
+    for result in results:
+        fields = result.as_dict()
+        IndicatorResult.objects.update_or_create(
+            media_item=item, name=fields.pop("name"), version=fields.pop("version"), defaults=fields
+        )
 
 
 def _faces_for_record(result: Analysis) -> list[dict]:

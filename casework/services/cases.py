@@ -9,8 +9,10 @@ from django.utils import timezone
 
 from casework.models import Case, Regime, Subject, TakedownRequest
 from casework.services.audit import audit_record
+from casework.services.minors import MINOR_NO_IMAGERY, MinorImageryRefused
+from detection import services as detection
 from detection.engine.errors import ReadableError
-from detection.models import Finding
+from detection.models import Finding, MediaItem
 
 ALREADY_REVIEWED = "This finding was already {status} by another reviewer."
 REJECTION_NEEDS_REASON = "Say why the finding is rejected; the reason keeps the same media from coming back."
@@ -40,6 +42,24 @@ def case_open(*, subject: Subject, by, findings: list[Finding] = ()) -> Case:
             data={"subject": subject.pk, "findings": [f.pk for f in findings]},
         )
     return case
+
+
+def case_media_add(*, case: Case, data: bytes, filename: str, by) -> MediaItem:
+    """Add a file to a case, and scan it. Refused for a case that depicts a minor."""
+    with transaction.atomic():
+        # Locked so that recording a minor (casework.services.minors) cannot pass this check unseen.
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        if locked.depicts_minor:
+            raise MinorImageryRefused(MINOR_NO_IMAGERY)
+        item = detection.media_ingest(data=data, source=MediaItem.Source.UPLOAD, original_name=filename)
+        locked.media_items.add(item)
+        audit_record(
+            action="case.media_added", actor=by, organization=locked.organization, target=locked,
+            data={"media_item": item.pk, "sha256": item.sha256},
+        )
+        if item.status == MediaItem.Status.RECEIVED:
+            detection.media_scan_enqueue(item)
+    return item
 
 
 def takedown_request_create(

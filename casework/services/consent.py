@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from pathlib import PurePath
+
+from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,6 +19,10 @@ from detection.engine.errors import ReadableError
 NO_ACTIVE_CONSENT = "{subject} has no active consent to likeness matching, so no reference photo can be stored."
 PURPOSE_NOT_OFFERED = "Consent text v{version} does not ask for: {purposes}."
 CONSENT_ALREADY_WITHDRAWN = "This consent was already withdrawn on {date:%Y-%m-%d %H:%M} UTC."
+AUTHORITY_DOCUMENT_REQUIRED = (
+    "Consent given by a representative needs the document that gives them authority to act (for example a "
+    "power of attorney, a court order or a guardianship record). Attach it to record this consent."
+)
 
 
 class ConsentError(ReadableError):
@@ -33,14 +43,20 @@ def consent_grant(
     purposes: list[str],
     method: str,
     signature: str,
+    authority_document: File | None = None,
     by=None,
 ) -> Consent:
+    """Record consent to ``text``. A representative's consent must come with their authority document."""
     missing = sorted(set(purposes) - set(text.purposes))
     if missing:
         raise ConsentError(PURPOSE_NOT_OFFERED.format(version=text.version, purposes=", ".join(missing)))
     ConsentMethod(method)  # a bad method is a programming error: fail loudly
+    document = authority_document.read() if authority_document else b""
+    if method == ConsentMethod.REPRESENTATIVE and not document:
+        raise ConsentError(AUTHORITY_DOCUMENT_REQUIRED)
+    data = {"subject": subject.pk, "text_version": text.version, "purposes": sorted(set(purposes)), "method": method}
     with transaction.atomic():
-        consent = Consent.objects.create(
+        consent = Consent(
             subject=subject,
             text=text,
             purposes=sorted(set(purposes)),
@@ -49,13 +65,13 @@ def consent_grant(
             recorded_by=by,
             granted_at=timezone.now(),
         )
-        audit_record(
-            action="consent.granted",
-            actor=by,
-            organization=subject.organization,
-            target=consent,
-            data={"subject": subject.pk, "text_version": text.version, "purposes": consent.purposes, "method": method},
-        )
+        if document:
+            suffix = PurePath(authority_document.name or "").suffix.lower()[:10]
+            # A random name: the stored path must not reveal whose document it is.
+            consent.authority_document.save(f"{secrets.token_hex(16)}{suffix}", ContentFile(document), save=False)
+            data["authority_document_sha256"] = hashlib.sha256(document).hexdigest()
+        consent.save()
+        audit_record(action="consent.granted", actor=by, organization=subject.organization, target=consent, data=data)
     return consent
 
 
@@ -117,6 +133,7 @@ def subject_enroll(
     photos: list[tuple[str, bytes]],
     purposes: list[str] | None = None,
     contact_email: str = "",
+    authority_document: File | None = None,
     by=None,
 ) -> Subject:
     """Create a subject, record their consent, and enrol their reference photos, all or nothing."""
@@ -128,6 +145,7 @@ def subject_enroll(
             purposes=purposes or [ConsentPurpose.LIKENESS_MATCHING],
             method=method,
             signature=signature,
+            authority_document=authority_document,
             by=by,
         )
         for filename, data in photos:

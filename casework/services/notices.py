@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from casework.models import Notice, Regime, TakedownRequest
 from casework.services.audit import audit_record
+from casework.services.takedowns import takedown_transition
 from detection.engine.errors import ReadableError
 
 TAKE_IT_DOWN_GOOD_FAITH = (
@@ -54,8 +55,13 @@ def take_it_down_elements(request: TakedownRequest, draft: NoticeDraft) -> list[
     ]
 
 
+_PREPARED_BY_NOTICE = {TakedownRequest.State.DRAFT, TakedownRequest.State.REOPENED}
 _CHECKLISTS = {Regime.TAKE_IT_DOWN: take_it_down_elements}
 _TEMPLATES = {Regime.TAKE_IT_DOWN: "notices/take_it_down.html"}
+
+
+def notice_available(regime: str) -> bool:
+    return regime in _CHECKLISTS
 
 
 def notice_elements(request: TakedownRequest, draft: NoticeDraft) -> list[Element]:
@@ -95,15 +101,16 @@ def notice_generate(*, request: TakedownRequest, draft: NoticeDraft, by) -> Noti
         )
         notice.pdf.save(f"{request.case.reference}-{request.pk}-{digest[:12]}.pdf", ContentFile(pdf), save=False)
         notice.save()
-        updated = TakedownRequest.objects.filter(pk=request.pk, state=TakedownRequest.State.DRAFT).update(
-            state=TakedownRequest.State.READY
-        )
         audit_record(
             action="notice.generated",
             actor=by,
             organization=request.case.organization,
             target=notice,
-            data={"takedown_request": request.pk, "regime": request.regime, "pdf_sha256": digest,
-                  "request_state": TakedownRequest.State.READY if updated else request.state},
+            data={"takedown_request": request.pk, "regime": request.regime, "pdf_sha256": digest},
         )
+        # A complete notice makes a draft (or re-opened) request ready to send. Read the state under the
+        # lock: a notice generated for a request already sent must not move it back.
+        state = TakedownRequest.objects.select_for_update().values_list("state", flat=True).get(pk=request.pk)
+        if state in _PREPARED_BY_NOTICE:
+            request = takedown_transition(request=request, action="prepare", by=by, note=f"notice {notice.pk}")
     return notice

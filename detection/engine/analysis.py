@@ -13,8 +13,11 @@ import numpy as np
 
 from detection.engine import faces as face_engine
 from detection.engine import hashes, sniffing
+from detection.engine.indicators import IndicatorResult, measure_media
 from detection.engine.media import MediaLimits, decode_image
-from detection.engine.video import FrameHash, VideoLimits, scan_video
+from detection.engine.video.opening import VideoLimits
+from detection.engine.video.scan import scan_video
+from detection.engine.video.vpdq import FrameHash
 
 # PDQ works on a 64×64 grid, so detail beyond ~512 px only costs time: hashing a 512 px copy of a
 # 3 MP photo changed 4 of 256 bits and took 8 ms instead of 280 ms (measured here).
@@ -31,6 +34,7 @@ class ImageAnalysis:
     pdq_variants: list[str] = field(repr=False)  # the 8 rotations and flips, for matching
     phash: str
     faces: list[face_engine.Face]
+    indicators: list[IndicatorResult] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class VideoAnalysis:
     # The embedded best views of every face track, with (track id, seconds) of each view.
     faces: list[face_engine.Face]
     seen: list[tuple[int, float]]
+    indicators: list[IndicatorResult] = field(default_factory=list)
 
     @property
     def pdq_variants(self) -> list[str]:
@@ -60,16 +65,23 @@ Analysis = ImageAnalysis | VideoAnalysis
 
 
 def analyze(
-    data: bytes, *, limits: MediaLimits, finder: face_engine.FaceFinder | None = None, sha256: str | None = None
+    data: bytes,
+    *,
+    limits: MediaLimits,
+    finder: face_engine.FaceFinder | None = None,
+    sha256: str | None = None,
+    allow_noncommercial_models: bool = False,
 ) -> Analysis:
     """Raises ``MediaError`` for anything that cannot be decoded within ``limits``."""
     _, kind = sniffing.sniff(data)
     if kind == sniffing.VIDEO:
-        return analyze_video(data, limits=limits)
-    return analyze_image(data, limits=limits, finder=finder, sha256=sha256)
+        return analyze_video(data, limits=limits, allow_noncommercial_models=allow_noncommercial_models)
+    return analyze_image(
+        data, limits=limits, finder=finder, sha256=sha256, allow_noncommercial_models=allow_noncommercial_models
+    )
 
 
-def analyze_video(data: bytes, *, limits: MediaLimits) -> VideoAnalysis:
+def analyze_video(data: bytes, *, limits: MediaLimits, allow_noncommercial_models: bool = False) -> VideoAnalysis:
     scan = scan_video(
         data, limits=VideoLimits(max_bytes=limits.max_bytes, max_pixels=limits.max_video_pixels,
                                  max_duration_s=limits.max_duration_s)
@@ -89,6 +101,7 @@ def analyze_video(data: bytes, *, limits: MediaLimits) -> VideoAnalysis:
         frame_hashes=scan.frame_hashes,
         faces=found,
         seen=seen,
+        indicators=measure_media(data, limits=limits, allow_noncommercial_models=allow_noncommercial_models),
     )
 
 
@@ -103,7 +116,12 @@ def _hash_copy(rgb: np.ndarray) -> np.ndarray:
 
 
 def analyze_image(
-    data: bytes, *, limits: MediaLimits, finder: face_engine.FaceFinder | None = None, sha256: str | None = None
+    data: bytes,
+    *,
+    limits: MediaLimits,
+    finder: face_engine.FaceFinder | None = None,
+    sha256: str | None = None,
+    allow_noncommercial_models: bool = False,
 ) -> ImageAnalysis:
     """Raises ``MediaError`` for anything that cannot be decoded within ``limits``."""
     image = decode_image(data, limits)
@@ -119,4 +137,8 @@ def analyze_image(
         pdq_variants=variants,
         phash=hashes.phash(small).hex,
         faces=found,
+        indicators=measure_media(
+            data, rgb=image.rgb, faces=[f.box for f in found], limits=limits,
+            allow_noncommercial_models=allow_noncommercial_models,
+        ),
     )

@@ -12,7 +12,7 @@ close-ups:
 So a close-up costs one cheap pass, while group photos and wide scenes get the full search that
 the slow default would give them: speed does not cost recall where small faces are likely.
 Templates are computed from the full-resolution pixels. Landmarks use the 5-point model (public
-domain), never the 68-point iBUG model (non-commercial licence).
+domain); the 68-point iBUG model (non-commercial licence) is never loaded.
 """
 
 from __future__ import annotations
@@ -88,13 +88,23 @@ class Face:
 
 @cache
 def _dlib_models():
+    """dlib's HOG detector, the 5-point landmark model and the ResNet encoder, loaded once.
+
+    Loaded from face_recognition_models' files directly: importing face_recognition.api would also
+    load the 68-point model (non-commercial licence, 95 MB) and the CNN detector, which we never use.
+    """
     # face_recognition_models still imports pkg_resources; the warning is not actionable here.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        import face_recognition.api as api
+        import face_recognition_models as models
     import dlib
 
-    return dlib, dlib.get_frontal_face_detector(), api.pose_predictor_5_point, api.face_encoder
+    return (
+        dlib,
+        dlib.get_frontal_face_detector(),
+        dlib.shape_predictor(models.pose_predictor_five_point_model_location()),
+        dlib.face_recognition_model_v1(models.face_recognition_model_location()),
+    )
 
 
 @cache

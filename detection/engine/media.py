@@ -11,6 +11,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from detection.engine.errors import ReadableError
 
+ORIENTATION = 0x0112  # EXIF tag
 IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "MPO"}
 
 EMPTY_FILE = "The file is empty."
@@ -76,7 +77,8 @@ def decode_image(data: bytes, limits: MediaLimits = MediaLimits()) -> DecodedIma
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         image.load()  # GIF and multi-page TIFF: the first frame
-        image = ImageOps.exif_transpose(image)
+        if image.getexif().get(ORIENTATION, 1) != 1:  # exif_transpose copies even when nothing turns
+            image = ImageOps.exif_transpose(image)
         rgb = np.asarray(image.convert("RGB"))
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         raise MediaError(DAMAGED_IMAGE) from None

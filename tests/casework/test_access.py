@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from casework.models import Notice, Regime
+from casework.models import Notice, Regime, TakedownRequest
 from casework.services.cases import finding_confirm
 from casework.services.notices import NoticeDraft, notice_generate
 from tests.casework.test_thin_path import NOTICE, URL
@@ -16,19 +16,25 @@ def path_objects(astronaut_subject, images, caseworker, legal):
     case, takedown = finding_confirm(finding=finding, by=caseworker, platform="P", target_url=URL,
                                      regime=Regime.TAKE_IT_DOWN)
     notice = notice_generate(request=takedown, draft=NoticeDraft(**NOTICE), by=legal)
-    return {"finding": finding, "case": case, "takedown": takedown, "notice": notice}
+    consent = astronaut_subject.consents.get()
+    return {"finding": finding, "case": case, "takedown": takedown, "notice": notice, "consent": consent}
 
 
 def pages(objects):
     """(method, url) for every page of the path that shows or changes one object."""
-    f, c, t, n = (objects[k].pk for k in ("finding", "case", "takedown", "notice"))
+    f, c, t, n, k = (objects[key].pk for key in ("finding", "case", "takedown", "notice", "consent"))
     return [
         ("get", reverse("casework:finding_detail", args=[f])),
         ("get", reverse("casework:finding_media", args=[f])),
         ("post", reverse("casework:finding_confirm", args=[f])),
         ("post", reverse("casework:finding_reject", args=[f])),
         ("get", reverse("casework:case_detail", args=[c])),
+        ("post", reverse("casework:case_minor_record", args=[c])),
+        ("post", reverse("casework:case_media_upload", args=[c])),
+        ("get", reverse("casework:consent_receipt", args=[k])),
         ("get", reverse("casework:takedown_detail", args=[t])),
+        ("post", reverse("casework:takedown_transition", args=[t])),
+        ("post", reverse("casework:takedown_deadline_extend", args=[t])),
         ("post", reverse("casework:notice_create", args=[t])),
         ("get", reverse("casework:notice_pdf", args=[n])),
     ]
@@ -37,9 +43,14 @@ def pages(objects):
 def test_an_outsider_gets_404_on_every_page_of_the_path(client, outsider, path_objects):
     client.force_login(outsider)
     for method, url in pages(path_objects):
-        response = getattr(client, method)(url, {"reason": "x", **NOTICE} if method == "post" else None)
+        data = {"reason": "x", "action": "send", **NOTICE} if method == "post" else None
+        response = getattr(client, method)(url, data)
         assert response.status_code == 404, url
     assert Notice.objects.count() == 1
+    takedown, case = path_objects["takedown"], path_objects["case"]
+    takedown.refresh_from_db()
+    case.refresh_from_db()
+    assert takedown.state == TakedownRequest.State.READY and not case.depicts_minor
 
 
 def test_an_outsider_sees_an_empty_review_queue(client, outsider, astronaut_subject, images):

@@ -32,6 +32,8 @@ def test_enroll_then_scan_finds_the_subject(org, consent_text, files, capsys):
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert [len(r["findings"]) for r in records] == [1, 0]
     assert records[0]["findings"][0]["subject"] == subject.pk and records[0]["faces"]
+    indicators = {i["name"]: i for i in records[0]["indicators"]}
+    assert "spectrum_high_frequency" in indicators and indicators["spectrum_high_frequency"]["meaning"]
 
 
 def test_enroll_explains_what_is_wrong(org, consent_text, files):

@@ -41,6 +41,10 @@ def test_match_to_notice(client, caseworker, legal, finding, django_capture_on_c
 
     page = client.get(reverse("casework:finding_detail", args=[finding.pk])).content.decode()
     assert 'class="blurred"' in page and URL in page  # blurred until someone chooses to look
+    assert "Signs of manipulation" in page
+    assert finding.media_item.indicators.count() >= 5
+    for indicator in finding.media_item.indicators.all():  # every measured signal is shown, with its meaning
+        assert indicator.name in page and indicator.meaning[:40] in page
     media = client.get(reverse("casework:finding_media", args=[finding.pk]))
     assert media.status_code == 200 and media["Cache-Control"] == "private, no-store"
 
@@ -76,6 +80,7 @@ def test_match_to_notice(client, caseworker, legal, finding, django_capture_on_c
     assert [e.action for e in AuditEvent.objects.order_by("id")] == [
         "subject.created", "consent.granted", "reference_photo.added",
         "finding.confirmed", "case.opened", "takedown_request.created", "notice.generated",
+        "takedown_request.prepare",
     ]
     assert audit_verify() == []
 

@@ -152,12 +152,12 @@ def test_a_video_is_scanned_for_the_subject(enrol, testdata):
 
 
 def test_a_broken_video_fails_with_a_reason(db):
-    from detection.engine import video
+    from detection.engine.video.opening import DAMAGED_VIDEO, NO_FRAMES, NOT_A_VIDEO
 
     data = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4000  # an MP4 header and nothing decodable
     item = scan(data, name="broken.mp4")
     assert item.status == MediaItem.Status.FAILED
-    assert item.failure_reason in {video.NOT_A_VIDEO, video.DAMAGED_VIDEO, video.NO_FRAMES}
+    assert item.failure_reason in {NOT_A_VIDEO, DAMAGED_VIDEO, NO_FRAMES}
 
 
 def test_a_crash_in_the_engine_fails_the_item_instead_of_leaving_it_processing(db, images, monkeypatch):

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 
 from casework.models import ConsentMethod, ConsentPurpose, ConsentText, Organization
@@ -20,6 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--consent-version", required=True, help="Version of the published consent text.")
         parser.add_argument("--signature", required=True, help="Typed name of the person who consented.")
         parser.add_argument("--method", choices=ConsentMethod.values, default=ConsentMethod.PAPER_WITNESSED)
+        parser.add_argument("--authority-document", type=Path,
+                            help="With --method representative: the document giving the representative authority.")
         parser.add_argument("--purpose", action="append", choices=ConsentPurpose.values, dest="purposes")
         parser.add_argument("--email", default="", help="Subject's contact e-mail (optional).")
         parser.add_argument("--by", help="Username of the staff member recording the consent.")
@@ -44,6 +47,13 @@ class Command(BaseCommand):
                 photos.append((path.name, path.read_bytes()))
             except OSError as exc:
                 raise CommandError(f"{path}: {exc.strerror}") from None
+        authority = None
+        if options["authority_document"]:
+            path = options["authority_document"]
+            try:
+                authority = ContentFile(path.read_bytes(), name=path.name)
+            except OSError as exc:
+                raise CommandError(f"{path}: {exc.strerror}") from None
         try:
             subject = subject_enroll(
                 organization=organization,
@@ -53,6 +63,7 @@ class Command(BaseCommand):
                 purposes=options["purposes"],
                 method=options["method"],
                 signature=options["signature"],
+                authority_document=authority,
                 photos=photos,
                 by=by,
             )

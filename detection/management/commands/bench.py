@@ -131,12 +131,25 @@ class Command(BaseCommand):
         parser.add_argument("--faces", type=Path, help="Labelled folder (labels.csv) for the image benchmark.")
         parser.add_argument("--references", type=int, default=1)
         parser.add_argument("--exhaustive", action="store_true", help="Engine: always run the fine detection pass.")
+        parser.add_argument("--index", action="store_true", help="Match index on synthetic templates and hashes.")
+        parser.add_argument("--index-faces", type=int, default=1_000_000)
+        parser.add_argument("--index-pdq", type=int, default=10_000_000)
 
     def handle(self, *args, **options):
         self.stdout.write(f"Machine: {machine_description()}")
         self.stdout.write(f"dlib: {dlib_description()}")
         if options["faces"]:
             self.bench_faces(options["faces"], options["references"], options["exhaustive"])
+        if options["index"]:
+            self.bench_index(options["index_faces"], options["index_pdq"])
+
+    def bench_index(self, faces: int, pdq: int) -> None:
+        # Its own process: it needs OPENBLAS_NUM_THREADS set before numpy loads, and several GB.
+        self.stdout.flush()
+        subprocess.run(
+            [sys.executable, "-m", "detection.engine.bench_index", "--faces", str(faces), "--pdq", str(pdq)],
+            env=_single_threaded_env(), cwd=settings.BASE_DIR, check=True,
+        )
 
     def bench_faces(self, folder: Path, references: int, exhaustive: bool) -> list[Result]:
         if not (folder / "labels.csv").is_file():

@@ -5,7 +5,10 @@ Output (``--json``): one JSON object per media item on stdout, in input order:
      "error": null, "faces": [{"top": 10, "right": 90, "bottom": 90, "left": 10,
      "quality": {"score": 0.8, "size": 80, "sharpness": 140.2, "frontal": 0.93}}],
      "findings": [{"id": 3, "kind": "likeness", "subject": 7, "distance": 0.41, "threshold": 0.6,
-     "model": "dlib_face_recognition_resnet_model_v1 (…)"}]}
+     "model": "dlib_face_recognition_resnet_model_v1 (…)"}],
+     "indicators": [{"name": "metadata_origin", "version": "1", "score": null, "meaning": "…",
+     "evidence": {…}}]}
+``score`` null means "not applicable".
 ``status`` is "done" or "failed" (then ``error`` says why). Progress and the summary go to stderr.
 The exit status is 1 when any input failed; the others are still scanned.
 """
@@ -19,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections, transaction
 
@@ -51,10 +55,11 @@ class _Analysed:
     error: str | None
 
 
-def _analyse_file(path: str, limits: MediaLimits) -> _Analysed:
+def _analyse_file(path: str, limits: MediaLimits, allow_noncommercial_models: bool) -> _Analysed:
     """Runs in a worker process: engine only, no database."""
     try:
-        return _Analysed(path, analyze(Path(path).read_bytes(), limits=limits), None)
+        data = Path(path).read_bytes()
+        return _Analysed(path, analyze(data, limits=limits, allow_noncommercial_models=allow_noncommercial_models), None)
     except MediaError as exc:
         return _Analysed(path, None, exc.reason)
     except OSError as exc:
@@ -95,9 +100,10 @@ class Command(BaseCommand):
 
     def _scan_files(self, paths: list[str], source_url: str, workers: int, progress) -> None:
         limits = media_limits()
+        noncommercial = settings.INDICATORS_ALLOW_NONCOMMERCIAL_MODELS
         analyses: Iterator[_Analysed]
         if workers == 1:
-            analyses = (_analyse_file(p, limits) for p in paths)
+            analyses = (_analyse_file(p, limits, noncommercial) for p in paths)
             executor = None
         else:
             # Forked workers should not inherit open database sessions (a child closing its copy
@@ -106,7 +112,9 @@ class Command(BaseCommand):
                 if not connection.in_atomic_block:
                     connection.close()
             executor = ProcessPoolExecutor(max_workers=workers)
-            analyses = executor.map(_analyse_file, paths, [limits] * len(paths), chunksize=1)
+            analyses = executor.map(
+                _analyse_file, paths, [limits] * len(paths), [noncommercial] * len(paths), chunksize=1
+            )
         try:
             for analysed in analyses:
                 self._record_file(analysed, source_url)
@@ -168,6 +176,11 @@ class Command(BaseCommand):
                     {"id": f.pk, "kind": f.kind, "subject": f.subject_id, "distance": f.distance,
                      "threshold": f.threshold, "model": f.model_version}
                     for f in findings
+                ],
+                "indicators": [
+                    {"name": r.name, "version": r.version, "score": r.score, "meaning": r.meaning,
+                     "evidence": r.evidence}
+                    for r in (item.indicators.order_by("name") if item else [])
                 ],
             }
             self.stdout.write(json.dumps(record))
