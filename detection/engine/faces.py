@@ -123,8 +123,9 @@ def _gray(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
 
 
-def _hog(gray: np.ndarray, scale: float) -> list[Box]:
-    """HOG detections on ``gray`` resized by ``scale``, in ``gray``'s coordinates.
+def _hog(gray: np.ndarray, scale: float, weakest: float = 0.0) -> list[tuple[Box, float]]:
+    """HOG detections scoring at least ``weakest`` on ``gray`` resized by ``scale``, in ``gray``'s
+    coordinates, with their scores (0 is dlib's own threshold; below it are near misses).
 
     Grayscale: dlib's HOG takes the strongest of three colour gradients, and one channel finds the
     same faces for about two thirds of the time (measured on the face test set).
@@ -137,38 +138,48 @@ def _hog(gray: np.ndarray, scale: float) -> list[Box]:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         gray = cv2.resize(gray, size, interpolation=interpolation)
-    boxes = []
-    for r in detector(gray, 0):
-        boxes.append(
+    rectangles, scores, _ = detector.run(gray, 0, weakest)
+    return [
+        (
             Box(
                 top=max(0, round(r.top() / scale)),
                 right=min(width, round(r.right() / scale)),
                 bottom=min(height, round(r.bottom() / scale)),
                 left=max(0, round(r.left() / scale)),
-            )
+            ),
+            float(score),
         )
-    return boxes
+        for r, score in zip(rectangles, scores, strict=True)
+    ]
 
 
-def detect(rgb: np.ndarray, policy: DetectionPolicy = DEFAULT_POLICY) -> list[Box]:
-    """Face boxes in full-resolution coordinates (see the module docstring for the cascade)."""
+def detect_scored(
+    rgb: np.ndarray, policy: DetectionPolicy = DEFAULT_POLICY, *, weakest: float = 0.0
+) -> list[tuple[Box, float]]:
+    """The cascade's boxes with their HOG scores, down to ``weakest`` in its final pass (the video
+    tracker keeps following a face whose score dips just below 0)."""
     gray = _gray(rgb)
     height, width = gray.shape[:2]
     long_side = max(height, width)
     coarse_scale = min(1.0, policy.coarse_side / long_side)
-    coarse = _hog(gray, coarse_scale)
-
     working_scale = min(1.0, policy.max_side / long_side)
     smallest_face = policy.min_face / working_scale  # in full-resolution pixels
     fine_scale = HOG_WINDOW / smallest_face  # where that face fills the HOG window
     if fine_scale <= coarse_scale:
-        return coarse  # the coarse pass already looked at that detail
+        return _hog(gray, coarse_scale, weakest)  # the coarse pass already looks at that detail
+    coarse = _hog(gray, coarse_scale)
     # A close-up: one face, big in the picture. Two or more faces mean a group, where small faces hide.
     if not policy.exhaustive and len(coarse) == 1:
-        if min(coarse[0].width, coarse[0].height) >= policy.dominant_fraction * min(height, width):
+        box = coarse[0][0]
+        if min(box.width, box.height) >= policy.dominant_fraction * min(height, width):
             return coarse
     # The fine pass's pyramid covers every size from smallest_face up, coarse faces included.
-    return _hog(gray, fine_scale)
+    return _hog(gray, fine_scale, weakest)
+
+
+def detect(rgb: np.ndarray, policy: DetectionPolicy = DEFAULT_POLICY) -> list[Box]:
+    """Face boxes in full-resolution coordinates (see the module docstring for the cascade)."""
+    return [box for box, score in detect_scored(rgb, policy) if score >= 0]
 
 
 def _landmarks(rgb: np.ndarray, boxes: list[Box]):

@@ -42,9 +42,9 @@ def hog_passes(monkeypatch):
     scales = []
     hog = faces._hog
 
-    def counting(gray, scale):
+    def counting(gray, scale, *args):
         scales.append(scale)
-        return hog(gray, scale)
+        return hog(gray, scale, *args)
 
     monkeypatch.setattr(faces, "_hog", counting)
     return scales

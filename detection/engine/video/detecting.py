@@ -52,25 +52,9 @@ class FrameFaces(NamedTuple):
 
 
 def detect_with_near_misses(rgb: np.ndarray, policy: DetectionPolicy = faces.DEFAULT_POLICY) -> FrameFaces:
-    """``faces.detect``'s cascade with the final pass's near misses kept.
-
-    A copy of faces.detect's steps (its coarse pass, close-up shortcut and fine pass), because
-    faces.detect does not return scores; tests check that ``faces`` here equals faces.detect's
-    answer. A close-up (one dominant face) has no weak boxes: its fine pass is not run at all.
-    """
-    gray = faces._gray(rgb)
-    height, width = gray.shape[:2]
-    long_side = max(height, width)
-    coarse_scale = min(1.0, policy.coarse_side / long_side)
-    working_scale = min(1.0, policy.max_side / long_side)
-    fine_scale = faces.HOG_WINDOW / (policy.min_face / working_scale)
-    if fine_scale <= coarse_scale:
-        return _split(_scored_hog(gray, coarse_scale))
-    coarse = faces._hog(gray, coarse_scale)
-    if not policy.exhaustive and len(coarse) == 1:
-        if min(coarse[0].width, coarse[0].height) >= policy.dominant_fraction * min(height, width):
-            return FrameFaces(coarse, [])
-    return _split(_scored_hog(gray, fine_scale))
+    """``faces.detect``'s answer, plus the final pass's near misses. A close-up (one dominant face)
+    has no weak boxes: its fine pass is not run at all."""
+    return _split(faces.detect_scored(rgb, policy, weakest=WEAK_SCORE))
 
 
 def _split(scored: list[tuple[Box, float]]) -> FrameFaces:
@@ -84,32 +68,6 @@ def _split(scored: list[tuple[Box, float]]) -> FrameFaces:
 def _centre_inside(box: Box, face: Box) -> bool:
     row, column = (box.top + box.bottom) / 2, (box.left + box.right) / 2
     return face.top <= row <= face.bottom and face.left <= column <= face.right
-
-
-def _scored_hog(gray: np.ndarray, scale: float) -> list[tuple[Box, float]]:
-    """faces._hog with each window's score, down to WEAK_SCORE. dlib keeps the best-scoring window
-    among overlapping ones first, so the windows over 0 are the ones its default threshold gives."""
-    import cv2
-
-    _, detector, _, _ = faces._dlib_models()
-    height, width = gray.shape[:2]
-    if scale != 1.0:
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        gray = cv2.resize(gray, size, interpolation=interpolation)
-    rectangles, scores, _ = detector.run(gray, 0, WEAK_SCORE)
-    return [
-        (
-            Box(
-                top=max(0, round(r.top() / scale)),
-                right=min(width, round(r.right() / scale)),
-                bottom=min(height, round(r.bottom() / scale)),
-                left=max(0, round(r.left() / scale)),
-            ),
-            float(score),
-        )
-        for r, score in zip(rectangles, scores, strict=True)
-    ]
 
 
 @cache
