@@ -3,9 +3,10 @@
 Detection is a cascade, because HOG's cost grows with the pixels it scans and most media are
 close-ups:
 
-1. a *coarse* pass on a grayscale copy whose long side is ``coarse_side`` finds the big faces for
-   a few tens of milliseconds;
-2. unless that pass found exactly one face and it dominates the picture, a *fine* pass searches down to ``min_face``
+1. a *coarse* pass looks only for faces big enough to make the picture a close-up (a
+   ``dominant_fraction`` of its short side), on a grayscale copy just large enough for HOG's
+   80-pixel window to see them: a few tens of milliseconds;
+2. unless that pass found exactly one face (a close-up), a *fine* pass searches down to ``min_face``
    pixels (at the ``max_side`` working scale, as face_recognition's own CLI does), upsampling only
    when the picture is too small for HOG's 80-pixel window to see a face that size.
 
@@ -31,7 +32,6 @@ HOG_WINDOW = 80  # dlib's frontal detector scans 80×80 windows: smaller faces n
 
 @dataclass(frozen=True)
 class DetectionPolicy:
-    coarse_side: int = 640
     max_side: int = 1600  # as face_recognition's CLI: detail beyond this is not searched
     min_face: int = 40  # smallest face searched, in pixels at the max_side scale (the CLI's floor)
     dominant_fraction: float = 0.2  # a face this share of the short side marks a close-up
@@ -153,6 +153,11 @@ def _hog(gray: np.ndarray, scale: float, weakest: float = 0.0) -> list[tuple[Box
     ]
 
 
+def coarse_scale_for(shape: tuple[int, ...], policy: DetectionPolicy = DEFAULT_POLICY) -> float:
+    """The scale at which a face of ``dominant_fraction`` of the short side fills HOG's window."""
+    return min(1.0, HOG_WINDOW / (policy.dominant_fraction * min(shape[:2])))
+
+
 def detect_scored(
     rgb: np.ndarray, policy: DetectionPolicy = DEFAULT_POLICY, *, weakest: float = 0.0
 ) -> list[tuple[Box, float]]:
@@ -160,15 +165,15 @@ def detect_scored(
     tracker keeps following a face whose score dips just below 0)."""
     gray = _gray(rgb)
     height, width = gray.shape[:2]
-    long_side = max(height, width)
-    coarse_scale = min(1.0, policy.coarse_side / long_side)
-    working_scale = min(1.0, policy.max_side / long_side)
+    coarse_scale = coarse_scale_for(gray.shape, policy)
+    working_scale = min(1.0, policy.max_side / max(height, width))
     smallest_face = policy.min_face / working_scale  # in full-resolution pixels
     fine_scale = HOG_WINDOW / smallest_face  # where that face fills the HOG window
     if fine_scale <= coarse_scale:
         return _hog(gray, coarse_scale, weakest)  # the coarse pass already looks at that detail
     coarse = _hog(gray, coarse_scale)
-    # A close-up: one face, big in the picture. Two or more faces mean a group, where small faces hide.
+    # A close-up: one face, and a dominant one (HOG also finds faces a little under its window).
+    # None, or a group, goes on: that is where small faces hide.
     if not policy.exhaustive and len(coarse) == 1:
         box = coarse[0][0]
         if min(box.width, box.height) >= policy.dominant_fraction * min(height, width):

@@ -30,7 +30,7 @@ def test_boxes_of_a_downscaled_detection_map_back_to_full_resolution(images):
 
     rgb = decode_image(images["reference.jpg"]).rgb
     big = cv2.resize(rgb, (rgb.shape[1] * 4, rgb.shape[0] * 4), interpolation=cv2.INTER_CUBIC)
-    assert max(big.shape) > faces.DEFAULT_POLICY.coarse_side  # so detection really ran on a smaller copy
+    assert faces.coarse_scale_for(big.shape) < 1  # so detection really ran on a smaller copy
     small_box = faces.detect(rgb)[0]
     big_box = faces.detect(big)[0]
     for small, large in zip(small_box.as_dict().values(), big_box.as_dict().values(), strict=True):
@@ -71,8 +71,7 @@ def scene(face_px: int, positions, size=(1200, 1600)) -> np.ndarray:
 def test_small_faces_in_a_large_scene_are_found(hog_passes):
     positions = [(100, 100), (150, 900), (700, 400), (800, 1300)]
     picture = scene(55, positions)
-    coarse_scale = faces.DEFAULT_POLICY.coarse_side / max(picture.shape)
-    assert faces._hog(faces._gray(picture), coarse_scale) == []  # downscaling alone loses them
+    assert faces._hog(faces._gray(picture), faces.coarse_scale_for(picture.shape)) == []  # downscaling alone loses them
     hog_passes.clear()
     found = faces.detect(picture)
     assert len(found) == len(positions)
