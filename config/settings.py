@@ -183,7 +183,7 @@ SPECTACULAR_SETTINGS = {
 # --- Detection ------------------------------------------------------------------------------------
 # 0.6 is dlib's operating point for its ResNet face model (99.38% on LFW pairs). `manage.py evaluate`
 # on the shared test faces (17 identities enrolled from one photo each, 59 probes) gave 57 of 58
-# true matches and no false match at 0.60, the first false match at 0.65 and 24 at 0.70 (README,
+# true matches and no false match at 0.60, the first false match at 0.65 and 21 at 0.70 (README,
 # "Matching threshold"). A small set: keep re-running it on your own labelled data.
 FACE_MATCH_THRESHOLD = env_float("FACE_MATCH_THRESHOLD", 0.6, minimum=0.0, maximum=2.0)
 # Meta's recommended starting point for PDQ: distance <= 31 of 256 bits, quality >= 50.

@@ -36,3 +36,4 @@ def test_pdq_matches_any_variant_within_threshold():
     far = "0" * 64
     assert match_pdq([far, near], known, threshold=31)[0].distance == 24
     assert match_pdq([far], known, threshold=31) == []
+

@@ -21,7 +21,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from detection.engine import evaluation
+from detection.engine import evaluation, svgplot
 
 BASELINE = "face_recognition --cpus 1 KNOWN_DIR UNKNOWN_DIR (face_recognition 1.3.0 CLI, tolerance 0.6)"
 
@@ -134,6 +134,7 @@ class Command(BaseCommand):
         parser.add_argument("--faces", type=Path, help="Labelled folder (labels.csv) for the image benchmark.")
         parser.add_argument("--references", type=int, default=1)
         parser.add_argument("--exhaustive", action="store_true", help="Engine: always run the fine detection pass.")
+        parser.add_argument("--plot", type=Path, help="Write the image benchmark as an SVG bar chart here.")
         parser.add_argument("--video", type=Path, help="A video: scanned at 720p against the per-frame baseline.")
         parser.add_argument(
             "--video-reference", type=Path, action="append", default=[],
@@ -147,7 +148,13 @@ class Command(BaseCommand):
         self.stdout.write(f"Machine: {machine_description()}")
         self.stdout.write(f"dlib: {dlib_description()}")
         if options["faces"]:
-            self.bench_faces(options["faces"], options["references"], options["exhaustive"])
+            results = self.bench_faces(options["faces"], options["references"], options["exhaustive"])
+            if options["plot"]:
+                options["plot"].write_text(svgplot.bar_chart(
+                    {r.name: r.images_per_cpu_second for r in results},
+                    title=f"Images per CPU-second ({dlib_description().split(',')[0]})", y_label="images / CPU-s",
+                ))
+                self.stdout.write(f"Chart written to {options['plot']}")
         if options["video"]:
             self.bench_video(options["video"], options["video_reference"])
         if options["index"]:
