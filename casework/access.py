@@ -10,11 +10,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from casework.models import Case, Consent, Membership, Notice, Role, TakedownRequest
+from casework.models import Case, Consent, Membership, Notice, Report, Role, TakedownRequest
 from detection.models import Finding
 
 REVIEWERS = {Role.CASEWORKER, Role.ADMIN}
 NOTICE_ISSUERS = {Role.LEGAL, Role.ADMIN}
+STAFF = {Role.CASEWORKER, Role.LEGAL, Role.ADMIN}  # case triage and notes: everyone who works the case
 ROLE_REQUIRED = "Your role in this organisation does not allow this."
 
 
@@ -71,3 +72,7 @@ def notice_get_for_user(user, pk: int) -> Notice:
 def consent_get_for_user(user, pk: int) -> Consent:
     consents = Consent.objects.filter(subject__organization_id__in=organization_ids(user))
     return _one_or_404(consents.select_related("subject__organization", "text"), pk, "consent")
+
+
+def report_get_for_user(user, pk: int) -> Report:
+    return _one_or_404(Report.objects.filter(organization_id__in=organization_ids(user)), pk, "report")

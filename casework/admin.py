@@ -1,15 +1,21 @@
 """Admin for platform operators (superusers). Writes go through services so they are audited."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.db.models import URLField
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from casework import models
 from casework.forms import EnrolSubjectForm
+from casework.selectors import host_normalize
 from casework.services.consent import ConsentError, subject_enroll
 from detection.admin import ReadOnlyAdmin
 from detection.services import EnrolmentError
+
+
+HOST_NOT_A_DOMAIN = "Enter a host name such as example.com; it covers its sub-domains too."
 
 
 @admin.register(models.Organization)
@@ -70,5 +76,39 @@ class SubjectAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/casework/subject/enrol.html", context)
 
 
-for model in (models.Consent, models.Report, models.Case, models.TakedownRequest, models.Notice, models.AuditEvent):
+class PlatformHostForm(forms.ModelForm):
+    class Meta:
+        model = models.PlatformHost
+        fields = ["host"]
+
+    def clean_host(self):
+        host = host_normalize(self.cleaned_data["host"])
+        # One label ("com", "uk") would claim every site under a top-level domain.
+        if "." not in host or not all(host.split(".")):
+            raise forms.ValidationError(HOST_NOT_A_DOMAIN)
+        return host
+
+
+class PlatformHostInline(admin.TabularInline):
+    model = models.PlatformHost
+    form = PlatformHostForm
+    extra = 1
+
+
+@admin.register(models.Platform)
+class PlatformAdmin(admin.ModelAdmin):
+    """The platform directory is reference data, like consent texts: edited here, not by casework."""
+
+    list_display = ["name", "host_names", "abuse_email", "dmca_agent_email", "dsa_contact_email", "web_form_url"]
+    search_fields = ["name", "hosts__host"]
+    inlines = [PlatformHostInline]
+    formfield_overrides = {URLField: {"assume_scheme": "https"}}
+
+    @admin.display(description="Host names")
+    def host_names(self, obj):
+        return ", ".join(h.host for h in obj.hosts.all())
+
+
+for model in (models.Consent, models.Report, models.Case, models.TakedownRequest, models.Notice, models.AuditEvent,
+              models.CaseNote, models.RecheckResult):
     admin.site.register(model, ReadOnlyAdmin)

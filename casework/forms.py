@@ -1,32 +1,40 @@
 from django import forms
 
-from casework.models import ConsentMethod, ConsentPurpose, ConsentText, Organization, Regime
-from casework.services.notices import TAKE_IT_DOWN_GOOD_FAITH
+from django.contrib.auth import get_user_model
+
+from casework.models import Case, ConsentMethod, ConsentPurpose, ConsentText, Organization, Platform, Regime
+from casework.services.cases import PLATFORM_NEEDED
 from casework.services.takedowns import ACTIONS
 
 
 class ConfirmFindingForm(forms.Form):
-    platform = forms.CharField(max_length=200, help_text="Where the content is published, e.g. the site's name.")
+    directory_platform = forms.ModelChoiceField(
+        queryset=Platform.objects.all(), required=False, label="Platform from the directory",
+        help_text="Chosen from the media's address when the directory knows its host; its contact is used.",
+    )
+    platform = forms.CharField(
+        max_length=200, required=False, help_text="Where the content is published, e.g. the site's name."
+    )
     target_url = forms.URLField(
         max_length=2000, assume_scheme="https", label="URL of the content", help_text="The page or file to remove."
     )
     regime = forms.ChoiceField(choices=Regime.choices, initial=Regime.TAKE_IT_DOWN, label="Legal regime")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("platform", "").strip() and cleaned.get("directory_platform") is None:
+            self.add_error("platform", PLATFORM_NEEDED)
+        return cleaned
 
 
 class RejectFindingForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
-class NoticeForm(forms.Form):
-    signer_name = forms.CharField(max_length=200, required=False, label="Signature (typed full name)")
-    signer_capacity = forms.CharField(
-        max_length=200, required=False, label="Signing as",
-        help_text="The person depicted, or their authorised representative (say whose).",
-    )
-    contact_email = forms.EmailField(required=False, label="Contact e-mail for the platform's reply")
-    statement = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, initial=TAKE_IT_DOWN_GOOD_FAITH,
-        label="Good-faith statement",
+class NoticeSubmissionForm(forms.Form):
+    reference = forms.CharField(
+        max_length=500, label="Where it was submitted, and the confirmation",
+        help_text="e.g. the web form's address and the ticket or confirmation number the platform showed.",
     )
 
 
@@ -42,6 +50,30 @@ class DeadlineExtensionForm(forms.Form):
     reason = forms.CharField(
         max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Reason the platform gave for the delay"
     )
+
+
+class CaseTriageForm(forms.Form):
+    """Who works the case, how urgent it is, and its tags; each changed field is one service call."""
+
+    assignee = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False, label="Assigned to")
+    priority = forms.TypedChoiceField(choices=Case.Priority.choices, coerce=int)
+    tags = forms.CharField(max_length=1000, required=False, help_text="Separated by commas.")
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only members of the case's organisation can be given its cases.
+        self.fields["assignee"].queryset = (
+            get_user_model().objects.filter(memberships__organization=organization).order_by("username")
+        )
+
+
+class CaseNoteForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000, label="Note")
+
+
+class CaseStatusForm(forms.Form):
+    action = forms.ChoiceField(choices=[("close", "Close the case"), ("reopen", "Re-open the case")])
+    note = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class CaseMediaForm(forms.Form):

@@ -159,11 +159,53 @@ class Case(models.Model):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
     )
+    # Free labels a team sorts its work by ("school", "sextortion", "celebrity"): lower case, sorted,
+    # no duplicates (casework.services.triage.tags_normalize).
+    tags = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.reference
+
+
+class CaseNote(models.Model):
+    """A caseworker's note on a case. Notes are added, never edited: the timeline is a record."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Platform(models.Model):
+    """A service that hosts content, with where each kind of request goes. Managed in the admin."""
+
+    name = models.CharField(max_length=200, unique=True)
+    abuse_email = models.EmailField(blank=True, help_text="Abuse or trust-and-safety contact.")
+    dmca_agent_email = models.EmailField(
+        blank=True, help_text="The designated DMCA agent (US Copyright Office directory)."
+    )
+    dsa_contact_email = models.EmailField(blank=True, help_text="The DSA Art. 12 single point of contact.")
+    web_form_url = models.URLField(max_length=2000, blank=True, help_text="The platform's own reporting form.")
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlatformHost(models.Model):
+    """A host name of a platform; it also covers every sub-domain (example.com covers m.example.com)."""
+
+    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="hosts")
+    host = models.CharField(max_length=253, unique=True, help_text="e.g. example.com — sub-domains are included.")
+
+    def __str__(self) -> str:
+        return self.host
 
 
 class Regime(models.TextChoices):
@@ -193,7 +235,11 @@ class TakedownRequest(models.Model):
         REOPENED = "reopened", "Re-opened: content returned"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="takedown_requests")
-    platform = models.CharField(max_length=200)
+    platform = models.CharField(max_length=200, help_text="The platform's name as shown on pages and notices.")
+    # The directory entry the request was addressed from, if any; the name above stays as it was sent.
+    directory_platform = models.ForeignKey(
+        Platform, null=True, blank=True, on_delete=models.SET_NULL, related_name="takedown_requests"
+    )
     recipient_email = models.EmailField(blank=True)
     target_url = models.URLField(max_length=2000, blank=True)
     regime = models.CharField(max_length=20, choices=Regime.choices)
@@ -214,6 +260,29 @@ class TakedownRequest(models.Model):
         return f"{self.get_regime_display()} request to {self.platform}"
 
 
+class RecheckResult(models.Model):
+    """One visit to a takedown request's URL to see whether the content is still there."""
+
+    class Outcome(models.TextChoices):
+        REMOVED = "removed", "Removed"
+        STILL_PRESENT = "still_present", "Still present"
+        CHANGED = "changed", "Changed: the page is there, the content was not found"
+        FAILED = "failed", "Could not be checked"
+
+    request = models.ForeignKey(TakedownRequest, on_delete=models.CASCADE, related_name="rechecks")
+    checked_at = models.DateTimeField()
+    http_status = models.IntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    sha256 = models.CharField(max_length=64, blank=True, help_text="Of what the URL served (or the matching media).")
+    pdq_distance = models.IntegerField(null=True, blank=True, help_text="Closest PDQ distance to the case's media.")
+    detail = models.TextField(blank=True)
+    # The transition the recheck made (record_removal, verify_removal, reopen), if any.
+    action = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["request", "-checked_at"])]
+
+
 class Notice(models.Model):
     """A rendered notice (PDF) for a takedown request, with the elements it was built from."""
 
@@ -227,6 +296,35 @@ class Notice(models.Model):
     pdf_sha256 = models.CharField(max_length=64)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The regime's own elements as drafted (casework.notices.<regime>), and the copy-ready text of the
+    # PDF, both frozen when the notice is generated so that what is sent is what was checked.
+    details = models.JSONField(default=dict, blank=True)
+    text = models.TextField(blank=True)
+    # E-signature: the typed name above, which the signer agreed to use as their signature at signed_at;
+    # created_by recorded it. A drawn signature is kept as the PNG data URL the page's canvas made.
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signature_image = models.TextField(blank=True)
+    signer_is_representative = models.BooleanField(default=False)
+    authority_consent = models.ForeignKey(
+        Consent, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The consent whose authority document lets the representative act.",
+    )
+    authority_document_sha256 = models.CharField(max_length=64, blank=True)
+    known_copies = models.JSONField(default=list, blank=True, help_text="[{url, sha256}] found by the matcher.")
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        WEB_FORM = "web_form", "The platform's web form"
+
+    sent_via = models.CharField(max_length=20, choices=Channel.choices, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message_id = models.CharField(max_length=255, blank=True)
+    submission_reference = models.CharField(
+        max_length=500, blank=True, help_text="A web-form submission: where, and the confirmation or ticket number."
+    )
 
 
 class AuditEvent(models.Model):

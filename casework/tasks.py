@@ -1,15 +1,18 @@
 """Scheduled casework (CELERY_BEAT_SCHEDULE in config/settings.py). Each task calls one service.
 
-Both are idempotent: a request is flagged once (conditional update), a subject is noticed once per
-period of inactivity and purged once, so a retried or doubled run does no harm.
+All are idempotent: a request is flagged once (conditional update), a subject is noticed once per
+period of inactivity and purged once, a URL is rechecked once per period, a re-upload is attached
+once, so a retried or doubled run does no harm.
 """
 
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError
 
-from casework.services import deadlines, retention
+from casework.models import TakedownRequest
+from casework.services import deadlines, rechecks, retention, reuploads
 
 log = logging.getLogger(__name__)
 
@@ -38,3 +41,55 @@ def biometrics_retention_purge() -> dict:
     summary = retention.biometrics_retention_purge()
     log.info("retention: %d subjects told, %d purged", len(summary.noticed), len(summary.purged))
     return {"noticed": summary.noticed, "purged": summary.purged}
+
+
+@shared_task(
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def takedown_rechecks_schedule() -> list[int]:
+    """Enqueue one recheck per due URL: a slow or hostile site then holds up only its own task."""
+    due = rechecks.takedown_rechecks_due()
+    for request_id in due:
+        takedown_recheck.delay(request_id)
+    log.info("rechecks: %d URLs due", len(due))
+    return due
+
+
+@shared_task(
+    autoretry_for=(OperationalError,),  # fetch failures are an outcome (recorded "failed"), not retried
+    retry_backoff=True,
+    max_retries=3,
+    # The page, then up to detection.revisits.MAX_MEDIA_PER_REVISIT media, each within FETCH_DEADLINE_S.
+    soft_time_limit=15 * 60,
+    time_limit=16 * 60,
+)
+def takedown_recheck(request_id: int) -> str | None:
+    request = TakedownRequest.objects.select_related("case").filter(pk=request_id).first()
+    if request is None:
+        log.warning("takedown request %s no longer exists; nothing to recheck", request_id)
+        return None
+    try:
+        result = rechecks.takedown_recheck(request=request)
+    except SoftTimeLimitExceeded:
+        # Nothing is recorded, so the request is due again at the next run.
+        log.warning("recheck of takedown request %s ran out of time", request_id)
+        return None
+    log.info("recheck of takedown request %s: %s %s", request_id, result.outcome, result.action)
+    return result.outcome
+
+
+@shared_task(
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=4 * 60,
+    time_limit=5 * 60,  # inside the 5-minute beat interval
+)
+def reupload_watch() -> list[int]:
+    found = reuploads.reupload_watch_recent()
+    log.info("re-upload watch: %d findings attached to cases", len(found))
+    return [r.finding_id for r in found]

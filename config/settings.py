@@ -149,6 +149,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
+# How often each takedown URL is revisited (casework.services.rechecks): hourly finds a removal within
+# the hour, which is what a 48-hour TAKE IT DOWN clock needs, without hammering the platform.
+RECHECK_EVERY_MINUTES = env_int("RECHECK_EVERY_MINUTES", 60, minimum=5)
 # Started by `celery -A config beat` (README, "Workers on Redis"); exactly one beat per deployment.
 CELERY_BEAT_SCHEDULE = {
     "deadlines-check": {
@@ -159,6 +162,16 @@ CELERY_BEAT_SCHEDULE = {
     "biometrics-retention-purge": {
         "task": "casework.tasks.biometrics_retention_purge",
         "schedule": crontab(hour=3, minute=30),  # daily, in CELERY_TIMEZONE, away from office hours
+    },
+    "takedown-rechecks": {
+        "task": "casework.tasks.takedown_rechecks_schedule",
+        "schedule": 60 * RECHECK_EVERY_MINUTES,
+        "options": {"expires": 60 * RECHECK_EVERY_MINUTES * 0.8},  # a stale round is worth nothing
+    },
+    "reupload-watch": {
+        "task": "casework.tasks.reupload_watch",
+        "schedule": 5 * 60,  # a returned image is at most five minutes from its case being re-opened
+        "options": {"expires": 4 * 60},
     },
 }
 

@@ -32,3 +32,10 @@ class FindingAdmin(ReadOnlyAdmin):
 @admin.register(models.IndicatorResult)
 class IndicatorResultAdmin(ReadOnlyAdmin):
     list_display = ["media_item", "name", "version", "score"]
+
+
+@admin.register(models.FindingSuppression)
+class FindingSuppressionAdmin(ReadOnlyAdmin):
+    """The ignore list: files a reviewer rejected for a subject (written by casework's finding_reject)."""
+
+    list_display = ["sha256", "subject", "created_at"]

@@ -133,6 +133,9 @@ class Finding(models.Model):
     threshold = models.FloatField()
     model_version = models.CharField(max_length=200)
     face_box = models.JSONField(null=True, blank=True)
+    # The closest reference template, for the reviewer's side-by-side crop. Not a foreign key: templates
+    # are deleted when consent is withdrawn, and the finding (if confirmed) outlives them.
+    template_id = models.BigIntegerField(null=True, blank=True)
     references_agreeing = models.IntegerField(default=1)
     references_total = models.IntegerField(default=1)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
@@ -149,6 +152,22 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} finding {self.pk}"
+
+
+class FindingSuppression(models.Model):
+    """A file a reviewer said does not show the subject: the finding writer never raises it again for them.
+
+    Keyed by the file's SHA-256, not the media item, so the same bytes found at another URL stay quiet too.
+    """
+
+    sha256 = models.CharField(max_length=64)
+    subject = models.ForeignKey("casework.Subject", on_delete=models.CASCADE, related_name="finding_suppressions")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sha256", "subject"], name="one_suppression_per_file_and_subject")
+        ]
 
 
 class IndicatorResult(models.Model):

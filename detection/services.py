@@ -23,7 +23,15 @@ from detection.engine.errors import ReadableError
 from detection.engine.analysis import Analysis, VideoAnalysis, analyze
 from detection.engine.media import MediaError, MediaLimits, check_size, decode_image
 from detection.index import match_index, match_index_bump
-from detection.models import FaceTemplate, Finding, IndicatorResult, KnownImageHash, MediaItem, ReferencePhoto
+from detection.models import (
+    FaceTemplate,
+    Finding,
+    FindingSuppression,
+    IndicatorResult,
+    KnownImageHash,
+    MediaItem,
+    ReferencePhoto,
+)
 
 log = logging.getLogger(__name__)
 
@@ -290,6 +298,8 @@ def _likeness_finding_write(item: MediaItem, match: matcher.LikenessMatch, face:
         # a concurrent withdrawal wait for this write, and then purge the finding with the rest.
         if not FaceTemplate.objects.select_for_update().filter(pk=match.template_id).exists():
             return None
+        if _suppressed(item, match.subject_id):
+            return None
         finding, _ = Finding.objects.get_or_create(
             media_item=item,
             subject_id=match.subject_id,
@@ -299,6 +309,7 @@ def _likeness_finding_write(item: MediaItem, match: matcher.LikenessMatch, face:
                 "threshold": match.threshold,
                 "model_version": face_engine.model_version(),
                 "face_box": face,
+                "template_id": match.template_id,
                 "references_agreeing": match.references_agreeing,
                 "references_total": match.references_total,
             },
@@ -306,9 +317,24 @@ def _likeness_finding_write(item: MediaItem, match: matcher.LikenessMatch, face:
     return finding
 
 
+def _suppressed(item: MediaItem, subject_id: int) -> bool:
+    # A reviewer said these bytes do not show this subject (finding_suppression_add): asking again
+    # would make them look at the same intimate image twice.
+    return FindingSuppression.objects.filter(sha256=item.sha256, subject_id=subject_id).exists()
+
+
+def finding_suppression_add(*, sha256: str, subject_id: int) -> FindingSuppression:
+    """Never raise a finding for this file and this subject again. Idempotent; call inside the rejection's
+    transaction, so a rolled-back rejection leaves no suppression behind."""
+    suppression, _ = FindingSuppression.objects.get_or_create(sha256=sha256, subject_id=subject_id)
+    return suppression
+
+
 def _hash_finding_write(item: MediaItem, match: matcher.HashMatch) -> Finding | None:
     with transaction.atomic():
         if not KnownImageHash.objects.select_for_update().filter(pk=match.hash_id).exists():
+            return None
+        if _suppressed(item, match.subject_id):
             return None
         finding, _ = Finding.objects.get_or_create(
             media_item=item,

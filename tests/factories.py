@@ -1,7 +1,17 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from casework.models import ConsentPurpose, ConsentText, Membership, Organization, Role
+from casework.models import (
+    ConsentPurpose,
+    ConsentText,
+    Membership,
+    Organization,
+    Platform,
+    PlatformHost,
+    Report,
+    ReporterRole,
+    Role,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -50,3 +60,34 @@ class ConsentTextFactory(factory.django.DjangoModelFactory):
 
 def staff(organization: Organization, role: str = Role.CASEWORKER):
     return MembershipFactory(organization=organization, role=role).user
+
+
+class ReportFactory(factory.django.DjangoModelFactory):
+    """A public report as the report form would leave it (the form itself is not built yet)."""
+
+    class Meta:
+        model = Report
+
+    organization = factory.SubFactory(OrganizationFactory)
+    reference = factory.Sequence(lambda n: f"RP-TEST{n:04d}")
+    pin_hash = "md5$not-a-real-pin"
+    reporter_role = ReporterRole.DEPICTED
+    urls = "https://video.example.com/watch/abc123\nhttps://images.example.net/i/42.jpg"
+    description = "Someone posted a fake of me."
+    depicts_minor = False
+
+
+class PlatformFactory(factory.django.DjangoModelFactory):
+    """A directory entry; ``hosts=["example.com", …]`` adds its host names."""
+
+    class Meta:
+        model = Platform
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Platform {n}")
+    abuse_email = factory.Sequence(lambda n: f"abuse@platform{n}.example")
+
+    @factory.post_generation
+    def hosts(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy hook signature
+        for host in extracted or []:
+            PlatformHost.objects.create(platform=obj, host=host)

@@ -18,8 +18,9 @@ from casework.models import AuditChainHead, AuditEvent, Organization
 GENESIS = "0" * 64
 
 
-def _digest(event: AuditEvent) -> str:
-    payload = {
+def audit_payload(event: AuditEvent) -> dict:
+    """What an event's hash covers. Evidence packs carry it, so a pack's events verify offline."""
+    return {
         "id": event.pk,
         "at": event.at.isoformat(),
         "actor": event.actor_label,
@@ -29,8 +30,15 @@ def _digest(event: AuditEvent) -> str:
         "data": event.data,
         "prev": event.prev_hash,
     }
+
+
+def audit_payload_digest(payload: dict) -> str:
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _digest(event: AuditEvent) -> str:
+    return audit_payload_digest(audit_payload(event))
 
 
 def _actor_label(actor) -> str:

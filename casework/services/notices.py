@@ -1,40 +1,32 @@
-"""Notices: one template and one checklist of statutory elements per regime."""
+"""Notices: one template and one checklist of required elements per regime (casework.notices), and
+``notice_generate``, the one way a notice is issued."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from casework.models import Notice, Regime, TakedownRequest
+from casework.models import Notice, TakedownRequest
+from casework.notices import REGIMES, Element, NoticeDraft, RegimeNotice
+from casework.notices.base import authority_consent_for
+from casework.notices.take_it_down import GOOD_FAITH as TAKE_IT_DOWN_GOOD_FAITH
+from casework.notices.text import html_to_text
 from casework.services.audit import audit_record
 from casework.services.takedowns import takedown_transition
 from detection.engine.errors import ReadableError
+from detection.models import MediaItem
 
-TAKE_IT_DOWN_GOOD_FAITH = (
-    "I have a good faith belief that the intimate visual depiction identified in this request is not "
-    "consensual: it was published without the consent of the person depicted."
-)
+__all__ = [
+    "TAKE_IT_DOWN_GOOD_FAITH", "Element", "NoticeDraft", "NoticeIncomplete", "notice_available",
+    "notice_elements", "notice_generate", "notice_known_copies", "render_pdf",
+]
+
 REGIME_NOT_AVAILABLE = "Notices under {regime} are not available yet."
 MISSING_ELEMENTS = "The notice cannot be issued; it is missing: {elements}."
-
-
-@dataclass(frozen=True)
-class NoticeDraft:
-    signer_name: str
-    signer_capacity: str
-    contact_email: str
-    statement: str
-
-
-@dataclass(frozen=True)
-class Element:
-    label: str
-    present: bool
 
 
 class NoticeIncomplete(ReadableError):
@@ -43,32 +35,39 @@ class NoticeIncomplete(ReadableError):
         self.missing = missing
 
 
-def take_it_down_elements(request: TakedownRequest, draft: NoticeDraft) -> list[Element]:
-    """The four elements of a valid removal request (TAKE IT DOWN Act, Pub. L. 119-12, § 3(a)(1)(B))."""
-    return [
-        Element("a physical or electronic signature of the person depicted or their authorised representative",
-                bool(draft.signer_name.strip() and draft.signer_capacity.strip())),
-        Element("identification of the depiction and information to locate it (its URL)", bool(request.target_url)),
-        Element("a brief statement of good faith belief that the depiction is not consensual",
-                bool(draft.statement.strip())),
-        Element("contact information for the person making the request", bool(draft.contact_email.strip())),
-    ]
-
-
 _PREPARED_BY_NOTICE = {TakedownRequest.State.DRAFT, TakedownRequest.State.REOPENED}
-_CHECKLISTS = {Regime.TAKE_IT_DOWN: take_it_down_elements}
-_TEMPLATES = {Regime.TAKE_IT_DOWN: "notices/take_it_down.html"}
 
 
 def notice_available(regime: str) -> bool:
-    return regime in _CHECKLISTS
+    return regime in REGIMES
+
+
+def notice_regime(request: TakedownRequest) -> RegimeNotice:
+    definition = REGIMES.get(request.regime)
+    if definition is None:
+        raise NoticeIncomplete([REGIME_NOT_AVAILABLE.format(regime=request.get_regime_display())])
+    return definition
 
 
 def notice_elements(request: TakedownRequest, draft: NoticeDraft) -> list[Element]:
-    checklist = _CHECKLISTS.get(request.regime)
-    if checklist is None:
-        raise NoticeIncomplete([REGIME_NOT_AVAILABLE.format(regime=request.get_regime_display())])
-    return checklist(request, draft)
+    return notice_regime(request).elements(request, draft)
+
+
+def notice_known_copies(request: TakedownRequest) -> list[dict]:
+    """Other places the matcher found the subject's imagery in this case: URL and SHA-256 of each,
+    so the platform can find copies the notice's own URL does not name."""
+    case = request.case
+    if case.subject_id is None:
+        return []
+    # One filter() call: the case's finding must also be a finding of its subject.
+    items = MediaItem.objects.filter(findings__cases=case, findings__subject_id=case.subject_id).distinct()
+    copies, seen = [], {request.target_url}
+    for item in items.order_by("pk"):
+        url = item.page_url or item.source_url
+        if url and url not in seen:
+            seen.add(url)
+            copies.append({"url": url, "sha256": item.sha256, "media_item": item.pk})
+    return copies
 
 
 def render_pdf(html: str) -> bytes:
@@ -77,15 +76,39 @@ def render_pdf(html: str) -> bytes:
     return HTML(string=html).write_pdf()
 
 
+def _file_sha256(field) -> str:
+    digest = hashlib.sha256()
+    with field.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def notice_generate(*, request: TakedownRequest, draft: NoticeDraft, by) -> Notice:
-    missing = [e.label for e in notice_elements(request, draft) if not e.present]
+    """Render and keep the notice if every element the regime requires is there; the request becomes
+    ready to send. Raises NoticeIncomplete naming what is missing."""
+    # Fresh from the database: what the case records (a minor, for DSA's exemption) decides elements.
+    request = TakedownRequest.objects.select_related("case__organization", "case__subject").get(pk=request.pk)
+    definition = notice_regime(request)
+    missing = [e.label for e in definition.elements(request, draft) if not e.present]
     if missing:
         raise NoticeIncomplete(missing)
+    if definition.withhold:
+        draft = definition.withhold(request, draft)
     issued_at = timezone.now()
-    html = render_to_string(
-        _TEMPLATES[request.regime],
-        {"request": request, "case": request.case, "draft": draft, "issued_at": issued_at},
-    )
+    authority = authority_consent_for(request) if draft.signer_is_representative else None
+    authority_sha256 = _file_sha256(authority.authority_document) if authority else ""
+    signed = bool(draft.signature_consent and draft.signer_name.strip())
+    details = {name: getattr(draft, name) for name in definition.detail_fields}
+    details = {k: list(v) if isinstance(v, tuple) else v for k, v in details.items()}  # as JSON stores it
+    known_copies = notice_known_copies(request)
+    context = {
+        "request": request, "case": request.case, "draft": draft, "issued_at": issued_at,
+        "urls": draft.urls(request), "known_copies": known_copies, "signed": signed,
+        "authority": authority, "authority_sha256": authority_sha256,
+        **(definition.context(request, draft) if definition.context else {}),
+    }
+    html = render_to_string(definition.template, context)
     pdf = render_pdf(html)
     digest = hashlib.sha256(pdf).hexdigest()
     with transaction.atomic():
@@ -95,7 +118,15 @@ def notice_generate(*, request: TakedownRequest, draft: NoticeDraft, by) -> Noti
             signer_name=draft.signer_name,
             signer_capacity=draft.signer_capacity,
             contact_email=draft.contact_email,
-            statement=draft.statement,
+            statement=draft.statement if definition.statement_field else "",
+            details=details,
+            text=html_to_text(html),
+            signed_at=issued_at if signed else None,
+            signature_image=draft.signature_image if signed else "",
+            signer_is_representative=draft.signer_is_representative,
+            authority_consent=authority,
+            authority_document_sha256=authority_sha256,
+            known_copies=known_copies,
             pdf_sha256=digest,
             created_by=by,
         )
@@ -106,7 +137,9 @@ def notice_generate(*, request: TakedownRequest, draft: NoticeDraft, by) -> Noti
             actor=by,
             organization=request.case.organization,
             target=notice,
-            data={"takedown_request": request.pk, "regime": request.regime, "pdf_sha256": digest},
+            data={"takedown_request": request.pk, "regime": request.regime, "pdf_sha256": digest,
+                  "signed_at": issued_at.isoformat() if signed else None,
+                  "authority_document_sha256": authority_sha256, "known_copies": len(known_copies)},
         )
         # A complete notice makes a draft (or re-opened) request ready to send. Read the state under the
         # lock: a notice generated for a request already sent must not move it back.

@@ -8,6 +8,8 @@ the logic on the model, which this codebase keeps in services.
 Roles: *staff* is caseworker, legal and admin; *legal* is legal and admin. Recording what a platform
 did, verifying and re-opening is work any staff member does; what commits the organisation legally
 (declaring a request ready, sending it, escalating, giving up without removal) is legal's.
+Reclaim itself (the scheduled URL recheck, the re-upload watch) may record a removal, verify it and
+re-open, from what it observed (SYSTEM_ACTIONS); the audit event then names no person.
 
 =====================  ==================  ==================  =======  ===========================
 From                   Action              To                  Roles    Note
@@ -87,6 +89,11 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
     **_from([State.REMOVED, State.REMOVAL_VERIFIED, State.CLOSED], "reopen", State.REOPENED, STAFF),
 }
 
+# What Reclaim itself may do, with no person acting (``system=True``): record what a recheck of the URL
+# observed (gone; still gone) and re-open when content comes back. Nothing that commits the organisation
+# legally: preparing, sending, escalating and closing stay with people.
+SYSTEM_ACTIONS = frozenset({"record_removal", "verify_removal", "reopen"})
+
 UNKNOWN_ACTION = "“{action}” is not something a takedown request can do."
 TRANSITION_NOT_ALLOWED = "A request that is “{state}” cannot be changed with “{action}”. From here: {allowed}."
 ROLE_NOT_ALLOWED = "Your role ({role}) cannot “{action}” a takedown request; ask a colleague who is {roles}."
@@ -94,6 +101,7 @@ PREPARE_NEEDS_NOTICE = (
     "Generate the notice first: a {regime} request is ready to send only with a notice that has every element "
     "the law requires."
 )
+SYSTEM_NOT_ALLOWED = "Reclaim does not “{action}” a takedown request on its own; a person must."
 NO_RESPONSE_TOO_EARLY = (
     "The platform has until {deadline:%Y-%m-%d %H:%M} UTC to act; record “no response” only after that."
 )
@@ -123,7 +131,7 @@ def takedown_actions_available(*, request: TakedownRequest, role: str | None) ->
     return available
 
 
-def _check(request: TakedownRequest, action: str, role: str | None, now) -> Transition:
+def _check(request: TakedownRequest, action: str, role: str | None, now, *, system: bool = False) -> Transition:
     if action not in ACTIONS:
         raise TransitionRefused(UNKNOWN_ACTION.format(action=action))
     transition = TRANSITIONS.get((request.state, action))
@@ -134,7 +142,10 @@ def _check(request: TakedownRequest, action: str, role: str | None, now) -> Tran
                 state=request.get_state_display(), action=ACTIONS[action], allowed=", ".join(allowed)
             )
         )
-    if role not in transition.roles:
+    if system:
+        if action not in SYSTEM_ACTIONS:
+            raise TransitionRoleRefused(SYSTEM_NOT_ALLOWED.format(action=ACTIONS[action]))
+    elif role not in transition.roles:
         role_label = Role(role).label.lower() if role else "none in this organisation"
         raise TransitionRoleRefused(
             ROLE_NOT_ALLOWED.format(role=role_label, action=ACTIONS[action], roles=_role_names(transition.roles))
@@ -152,15 +163,22 @@ def _check(request: TakedownRequest, action: str, role: str | None, now) -> Tran
     return transition
 
 
-def takedown_transition(*, request: TakedownRequest, action: str, by, note: str = "") -> TakedownRequest:
-    """Move a request along TRANSITIONS; one AuditEvent per change. Raises TransitionRefused."""
+def takedown_transition(
+    *, request: TakedownRequest, action: str, by, note: str = "", system: bool = False
+) -> TakedownRequest:
+    """Move a request along TRANSITIONS; one AuditEvent per change. Raises TransitionRefused.
+
+    ``system=True`` (with ``by=None``) is Reclaim acting on its own observation: only SYSTEM_ACTIONS.
+    """
+    if system and by is not None:
+        raise ValueError("a system transition has no person acting: pass by=None")
     with transaction.atomic():
         # Two people may press buttons at once (or a notice is generated while someone sends): the lock
         # makes the second see the first one's state and be refused if it no longer applies.
         locked = TakedownRequest.objects.select_for_update().get(pk=request.pk)
         case = locked.case
         now = timezone.now()
-        transition = _check(locked, action, role_in(by, case.organization_id) if by else None, now)
+        transition = _check(locked, action, role_in(by, case.organization_id) if by else None, now, system=system)
         previous = locked.state
         locked.state, locked.state_changed_at = transition.to, now
         fields = ["state", "state_changed_at"]

@@ -3,9 +3,11 @@
 import pytest
 from django.urls import reverse
 
-from casework.models import Notice, Regime, TakedownRequest
+from casework.models import Case, CaseNote, Notice, Regime, TakedownRequest
+from detection.models import FindingSuppression
 from casework.services.cases import finding_confirm
 from casework.services.notices import NoticeDraft, notice_generate
+from tests import factories
 from tests.casework.test_thin_path import NOTICE, URL
 from tests.detection.test_scan import scan
 
@@ -17,7 +19,9 @@ def path_objects(astronaut_subject, images, caseworker, legal):
                                      regime=Regime.TAKE_IT_DOWN)
     notice = notice_generate(request=takedown, draft=NoticeDraft(**NOTICE), by=legal)
     consent = astronaut_subject.consents.get()
-    return {"finding": finding, "case": case, "takedown": takedown, "notice": notice, "consent": consent}
+    report = factories.ReportFactory(organization=astronaut_subject.organization)
+    return {"finding": finding, "case": case, "takedown": takedown, "notice": notice, "consent": consent,
+            "report": report}
 
 
 def pages(objects):
@@ -37,6 +41,35 @@ def pages(objects):
         ("post", reverse("casework:takedown_deadline_extend", args=[t])),
         ("post", reverse("casework:notice_create", args=[t])),
         ("get", reverse("casework:notice_pdf", args=[n])),
+        *review_and_case_pages(objects),
+        *notice_and_evidence_pages(objects),
+    ]
+
+
+def notice_and_evidence_pages(objects):
+    """A notice's page, e-mail and sending; a case's evidence page and pack."""
+    c, n = (objects[key].pk for key in ("case", "notice"))
+    return [
+        ("get", reverse("casework:notice_detail", args=[n])),
+        ("get", reverse("casework:notice_eml", args=[n])),
+        ("post", reverse("casework:notice_send", args=[n])),
+        ("post", reverse("casework:notice_submission", args=[n])),
+        ("get", reverse("casework:case_evidence", args=[c])),
+        ("post", reverse("casework:case_evidence_export", args=[c])),
+    ]
+
+
+def review_and_case_pages(objects):
+    """Face crops, case triage, notes and status, and reports."""
+    f, c, r = (objects[key].pk for key in ("finding", "case", "report"))
+    return [
+        ("get", reverse("casework:finding_probe_crop", args=[f])),
+        ("get", reverse("casework:finding_reference_crop", args=[f])),
+        ("post", reverse("casework:case_triage", args=[c])),
+        ("post", reverse("casework:case_note_create", args=[c])),
+        ("post", reverse("casework:case_status", args=[c])),
+        ("get", reverse("casework:report_detail", args=[r])),
+        ("post", reverse("casework:report_case_open", args=[r])),
     ]
 
 
@@ -51,6 +84,9 @@ def test_an_outsider_gets_404_on_every_page_of_the_path(client, outsider, path_o
     takedown.refresh_from_db()
     case.refresh_from_db()
     assert takedown.state == TakedownRequest.State.READY and not case.depicts_minor
+    assert Notice.objects.get().sent_at is None and not case.takedown_requests.get().notices.get().message_id
+    assert not CaseNote.objects.exists() and not FindingSuppression.objects.exists()
+    assert case.status == Case.Status.OPEN and not path_objects["report"].cases.exists()
 
 
 def test_an_outsider_sees_an_empty_review_queue(client, outsider, astronaut_subject, images):
@@ -71,3 +107,30 @@ def test_the_reviewer_of_the_organisation_sees_the_pages(client, caseworker, pat
     for method, url in pages(path_objects):
         if method == "get":
             assert client.get(url).status_code == 200, url
+
+
+def test_roles_are_checked_on_review_case_and_report_endpoints(client, caseworker, legal, path_objects):
+    f, c, r = (path_objects[key].pk for key in ("finding", "case", "report"))
+    client.force_login(legal)
+    # Reviewing and opening cases from reports is caseworkers' (and admins') work.
+    assert client.post(reverse("casework:finding_reject", args=[f]), {"reason": "x"}).status_code == 403
+    assert client.post(reverse("casework:report_case_open", args=[r])).status_code == 403
+    # Every member works a case: legal staff may triage it and write notes.
+    assert client.post(reverse("casework:case_note_create", args=[c]), {"body": "Sent by post"}).status_code == 302
+    triage = {"assignee": legal.pk, "priority": Case.Priority.HIGH, "tags": ""}
+    assert client.post(reverse("casework:case_triage", args=[c]), triage).status_code == 302
+    for name in ("finding_probe_crop", "finding_reference_crop"):
+        assert client.get(reverse(f"casework:{name}", args=[f])).status_code == 200
+    assert CaseNote.objects.count() == 1 and Case.objects.get(pk=c).assignee == legal
+
+
+def test_notices_are_sent_by_legal_staff_and_evidence_exported_by_any_staff(client, caseworker, legal, path_objects):
+    c, n = (path_objects[key].pk for key in ("case", "notice"))
+    client.force_login(caseworker)
+    assert client.post(reverse("casework:notice_send", args=[n])).status_code == 403
+    assert client.post(reverse("casework:notice_submission", args=[n]), {"reference": "x"}).status_code == 403
+    assert Notice.objects.get(pk=n).sent_at is None
+    assert client.post(reverse("casework:case_evidence_export", args=[c])).status_code == 200
+    client.force_login(legal)
+    assert client.post(reverse("casework:notice_submission", args=[n]), {"reference": "form, #1"}).status_code == 302
+    assert Notice.objects.get(pk=n).sent_at is not None

@@ -31,6 +31,8 @@ NOTICE = {
     "signer_capacity": "Authorised representative of the person depicted",
     "contact_email": "legal@support.example.org",
     "statement": notices.TAKE_IT_DOWN_GOOD_FAITH,
+    "supporting_information": "The person depicted never agreed to its publication; a former partner posted it.",
+    "signature_consent": True,
 }
 
 
@@ -122,11 +124,14 @@ def test_roles_are_enforced(client, caseworker, legal, finding):
     assert not Notice.objects.exists()
 
 
-def test_a_regime_without_a_template_says_so(client, caseworker, legal, finding):
+def test_each_regime_has_its_own_form_and_checklist(client, caseworker, legal, finding):
     client.force_login(caseworker)
     confirm(client, finding, regime=Regime.DMCA)
     client.force_login(legal)
     takedown = TakedownRequest.objects.get()
-    response = client.post(reverse("casework:notice_create", args=[takedown.pk]), NOTICE)
+    page = client.get(reverse("casework:takedown_detail", args=[takedown.pk])).content.decode()
+    assert 'name="copyrighted_work"' in page and 'name="supporting_information"' not in page
+    response = client.post(reverse("casework:notice_create", args=[takedown.pk]), NOTICE)  # TAKE IT DOWN's fields
     assert response.status_code == 400
-    assert "not available yet" in response.content.decode()
+    assert "identification of the copyrighted work" in response.content.decode()
+    assert not Notice.objects.exists()

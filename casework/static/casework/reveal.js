@@ -4,7 +4,8 @@ document.addEventListener("click", (event) => {
   if (!button) return;
   const figure = button.closest("[data-sensitive]");
   const image = figure.querySelector("img");
+  const label = figure.dataset.label || "Reported media";
   const revealed = image.classList.toggle("blurred") === false;
-  image.alt = revealed ? "Reported media" : "Reported media, blurred";
+  image.alt = revealed ? label : `${label}, blurred`;
   button.textContent = revealed ? "Blur media again" : "Show media";
 });

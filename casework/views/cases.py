@@ -1,0 +1,71 @@
+"""Case pages: the case, its media, the minors path, triage, notes and reports."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from casework import access, deadlines, selectors
+from casework.forms import (
+    CaseMediaForm,
+    CaseNoteForm,
+    CaseTriageForm,
+)
+from casework.services import minors
+from casework.services.cases import case_media_add
+
+
+@require_GET
+@login_required
+def case_detail(request, pk: int):
+    case = access.case_get_for_user(request.user, pk)
+    now = timezone.now()
+    takedowns = list(case.takedown_requests.order_by("created_at"))
+    context = {
+        "case": case,
+        "findings": case.findings.select_related("media_item"),
+        "takedown_requests": [(t, deadlines.deadline_state(t, now)) for t in takedowns],
+        "consents": case.subject.consents.select_related("text").order_by("-granted_at") if case.subject else [],
+        "media_items": minors.case_media_items(case).order_by("pk"),
+        "media_form": CaseMediaForm(),
+        "take_it_down_url": minors.TAKE_IT_DOWN_URL,
+        "iwf_url": minors.IWF_URL,
+        "timeline": selectors.case_timeline(case),
+        "triage_form": CaseTriageForm(
+            organization=case.organization,
+            initial={"assignee": case.assignee_id, "priority": case.priority, "tags": ", ".join(case.tags)},
+        ),
+        "note_form": CaseNoteForm(),
+    }
+    return render(request, "casework/case_detail.html", context)
+
+
+@require_POST
+@login_required
+def case_minor_record_view(request, pk: int):
+    case = access.case_get_for_user(request.user, pk)
+    minors.case_minor_record(case=case, by=request.user)
+    messages.success(request, "Recorded: the person depicted is a minor. Its imagery is deleted; the hashes stay.")
+    return redirect("casework:case_detail", pk=case.pk)
+
+
+@require_POST
+@login_required
+def case_media_upload(request, pk: int):
+    case = access.case_get_for_user(request.user, pk)
+    access.require_role(request.user, case.organization_id, access.REVIEWERS)
+    form = CaseMediaForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "Choose a file to upload.")
+        return redirect("casework:case_detail", pk=case.pk)
+    upload = form.cleaned_data["file"]
+    try:
+        case_media_add(case=case, data=upload.read(), filename=upload.name, by=request.user)
+    except minors.MinorImageryRefused as exc:
+        messages.error(request, exc.reason)
+        return redirect("casework:case_detail", pk=case.pk)
+    messages.success(request, "File added to the case; it is being scanned.")
+    return redirect("casework:case_detail", pk=case.pk)

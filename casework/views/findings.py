@@ -1,0 +1,101 @@
+"""The review queue and finding pages: a person decides on each possible match."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from casework import access, selectors
+from casework.forms import (
+    ConfirmFindingForm,
+    RejectFindingForm,
+)
+from casework.models import Regime
+from casework.services.cases import ReviewError, finding_confirm, finding_reject
+from casework.views.files import private_file
+
+
+@require_GET
+@login_required
+def home(request):
+    return redirect("casework:review_queue")
+
+
+@require_GET
+@login_required
+def review_queue(request):
+    entries = selectors.review_queue(request.user)
+    return render(request, "casework/review_queue.html", {"entries": entries})
+
+
+def _finding_page(request, finding, *, confirm_form=None, reject_form=None, status=200):
+    item = finding.media_item
+    # The page names the platform better than the file: images are often served from a CDN's host.
+    directory_platform = selectors.platform_for_url(item.page_url) or selectors.platform_for_url(item.source_url)
+    confirm_form = confirm_form or ConfirmFindingForm(
+        initial={"target_url": item.source_url, "regime": Regime.TAKE_IT_DOWN,
+                 "directory_platform": directory_platform,
+                 "platform": directory_platform.name if directory_platform else ""}
+    )
+    context = {
+        "finding": finding,
+        "media_item": finding.media_item,
+        "confirm_form": confirm_form,
+        "reject_form": reject_form or RejectFindingForm(),
+        "cases": finding.cases.all(),
+        "reference_available": selectors.finding_reference_available(finding),
+        # Applicable signals first, strongest first; "not applicable" ones last, still listed.
+        "indicators": sorted(
+            finding.media_item.indicators.all(), key=lambda r: (r.score is None, -(r.score or 0), r.name)
+        ),
+    }
+    return render(request, "casework/finding_detail.html", context, status=status)
+
+
+@require_GET
+@login_required
+def finding_detail(request, pk: int):
+    return _finding_page(request, access.finding_get_for_user(request.user, pk))
+
+
+@require_POST
+@login_required
+def finding_confirm_view(request, pk: int):
+    finding = access.finding_get_for_user(request.user, pk)
+    access.require_role(request.user, finding.subject.organization_id, access.REVIEWERS)
+    form = ConfirmFindingForm(request.POST)
+    if not form.is_valid():
+        return _finding_page(request, finding, confirm_form=form, status=400)
+    try:
+        case, _ = finding_confirm(finding=finding, by=request.user, **form.cleaned_data)
+    except ReviewError as exc:
+        messages.error(request, exc.reason)
+        return redirect("casework:finding_detail", pk=finding.pk)
+    messages.success(request, f"Finding confirmed and added to case {case.reference}.")
+    return redirect("casework:case_detail", pk=case.pk)
+
+
+@require_POST
+@login_required
+def finding_reject_view(request, pk: int):
+    finding = access.finding_get_for_user(request.user, pk)
+    access.require_role(request.user, finding.subject.organization_id, access.REVIEWERS)
+    form = RejectFindingForm(request.POST)
+    if not form.is_valid():
+        return _finding_page(request, finding, reject_form=form, status=400)
+    try:
+        finding_reject(finding=finding, by=request.user, reason=form.cleaned_data["reason"])
+    except ReviewError as exc:
+        messages.error(request, exc.reason)
+        return redirect("casework:finding_detail", pk=finding.pk)
+    messages.success(request, "Finding rejected.")
+    return redirect("casework:review_queue")
+
+
+@require_GET
+@login_required
+def finding_media(request, pk: int):
+    finding = access.finding_get_for_user(request.user, pk)
+    return private_file(finding.media_item.file, attachment=False)

@@ -1,0 +1,78 @@
+"""Face crops for the review queue: the probe face of a finding and the reference face it matched.
+
+Cut on request from the stored files and never stored themselves, so a withdrawal that deletes the
+reference photo leaves no copy of the face behind. The files are decoded with the scan's decoder
+(``decode_image``: same EXIF orientation), so the boxes recorded at scan time land on the same pixels.
+"""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from detection.engine.media import MediaError, decode_image
+from detection.models import FaceTemplate, Finding, MediaItem
+from detection.services import media_limits
+
+# Some context around the box (hair, ears, background) helps a person recognise someone; dlib's
+# boxes are tight around the eyes, nose and mouth.
+MARGIN = 0.35
+MAX_SIDE = 256
+
+
+def face_crop_jpeg(data: bytes, box: dict, *, margin: float = MARGIN, max_side: int = MAX_SIDE) -> bytes | None:
+    """The face in ``box`` of the image ``data``, with a margin, as JPEG; None if it cannot be cut."""
+    try:
+        image = decode_image(data, media_limits())
+    except MediaError:
+        return None
+    try:
+        top, right, bottom, left = (int(box[key]) for key in ("top", "right", "bottom", "left"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    pad_y, pad_x = int((bottom - top) * margin), int((right - left) * margin)
+    top, bottom = max(0, top - pad_y), min(image.height, bottom + pad_y)
+    left, right = max(0, left - pad_x), min(image.width, right + pad_x)
+    if bottom <= top or right <= left:
+        return None
+    crop = Image.fromarray(image.rgb[top:bottom, left:right])
+    crop.thumbnail((max_side, max_side))
+    out = io.BytesIO()
+    crop.save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
+def _read(field) -> bytes | None:
+    if not field:
+        return None
+    try:
+        with field.open("rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def finding_probe_crop(finding: Finding) -> bytes | None:
+    """The face found in the media item. None for videos (the box belongs to one frame), a finding
+    without a face (a known-image hash) or a file no longer stored (a minor's case)."""
+    item = finding.media_item
+    if not finding.face_box or item.kind != MediaItem.Kind.IMAGE:
+        return None
+    data = _read(item.file)
+    return face_crop_jpeg(data, finding.face_box) if data else None
+
+
+def finding_reference_crop(finding: Finding) -> bytes | None:
+    """The reference face the finding matched. None once consent is withdrawn (the template is gone)."""
+    if finding.template_id is None:
+        return None
+    template = (
+        FaceTemplate.objects.filter(pk=finding.template_id, subject_id=finding.subject_id)
+        .select_related("reference_photo")
+        .first()
+    )
+    if template is None:
+        return None
+    data = _read(template.reference_photo.image)
+    return face_crop_jpeg(data, template.box) if data else None
