@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import PurePath
 
-import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile

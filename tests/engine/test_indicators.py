@@ -28,7 +28,8 @@ from detection.engine.indicators.spectrum import SpectrumHighFrequency
 from detection.engine.media import decode_image
 
 INDICATORS = {"c2pa_content_credentials", "metadata_origin", "sd_invisible_watermark", "spectrum_high_frequency",
-              "face_versus_surroundings", "head_pose_consistency"}
+              "face_versus_surroundings", "head_pose_consistency", "identity_flicker", "face_temporal_flicker",
+              "blink_rate", "combined_likelihood"}
 
 
 def _png(rgb: np.ndarray, info: PngInfo | None = None) -> bytes:

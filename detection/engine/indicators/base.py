@@ -13,13 +13,16 @@ import json
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from detection.engine import sniffing
 from detection.engine.faces import Box
 from detection.engine.media import MediaError, MediaLimits, decode_image
+
+if TYPE_CHECKING:
+    from detection.engine.indicators.face_views import VideoFaceViews
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +86,9 @@ class MediaContext:
     """One media item as indicators see it: its bytes, and the pixels and faces decoded once.
 
     ``rgb`` and ``faces`` may be handed over by the scan that already has them; otherwise they are
-    decoded or detected on first use and kept, so several indicators never decode twice.
+    decoded or detected on first use and kept, so several indicators never decode twice. For a
+    video, ``video`` (faces followed through it, see face_views.py) is observed on first use from
+    the bytes alone, in one pass shared by every video indicator.
     """
 
     data: bytes
@@ -93,6 +98,10 @@ class MediaContext:
     limits: MediaLimits = field(default_factory=MediaLimits)
     content_type: str = ""
     kind: str = ""
+    video: VideoFaceViews | None = None
+    # A video that could not be read fails once: its error is kept so that the next video
+    # indicator does not read it again.
+    _video_error: MediaError | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         if not self.kind or not self.content_type:
@@ -114,6 +123,24 @@ class MediaContext:
 
             self.faces = face_engine.detect(self.image())
         return self.faces
+
+    def video_faces(self) -> VideoFaceViews:
+        """The faces followed through this video; raises ``MediaError`` when it cannot be read."""
+        if self.video is None:
+            if self._video_error is not None:
+                raise self._video_error
+            from detection.engine.indicators.face_views import observe_video
+            from detection.engine.video.opening import VideoLimits
+
+            limits = VideoLimits(max_bytes=self.limits.max_bytes, max_pixels=self.limits.max_video_pixels,
+                                 max_duration_s=self.limits.max_duration_s)
+            try:
+                self.video = observe_video(self.data, limits=limits,
+                                           eyes=self.options.allow_noncommercial_models)
+            except MediaError as error:
+                self._video_error = error
+                raise
+        return self.video
 
 
 class Indicator(ABC):
@@ -151,6 +178,16 @@ class Indicator(ABC):
         return self.result(value=None, score=None, evidence={"reason": reason, **evidence}, meaning=reason)
 
 
+class CombiningIndicator(Indicator):
+    """An indicator over the other indicators' results, run after them (see combined.py)."""
+
+    def measure(self, context: MediaContext) -> IndicatorResult:
+        raise TypeError(f"{self.name} combines other results: run it through run_indicators")
+
+    @abstractmethod
+    def combine(self, context: MediaContext, results: list[IndicatorResult]) -> IndicatorResult: ...
+
+
 _REGISTRY: dict[str, type[Indicator]] = {}
 
 
@@ -174,20 +211,36 @@ def all_indicators() -> list[Indicator]:
     return [_REGISTRY[name]() for name in sorted(_REGISTRY)]
 
 
+def signal_indicators() -> list[Indicator]:
+    """Every indicator that measures the media itself, without the combining ones."""
+    return [indicator for indicator in all_indicators() if not isinstance(indicator, CombiningIndicator)]
+
+
 def run_indicators(context: MediaContext, indicators: list[Indicator] | None = None) -> list[IndicatorResult]:
-    """Every indicator's result, one per indicator, in name order. Never raises for one indicator:
-    one that fails is recorded as not applicable with the error in its evidence, and the rest run."""
-    results = []
-    for indicator in all_indicators() if indicators is None else indicators:
-        results.append(_run_one(indicator, context))
-    return results
+    """Every indicator's result, one per indicator, in the order given (by default every indicator,
+    in name order). Combining indicators run last, over the other results of this run. Never raises
+    for one indicator: one that fails is recorded as not applicable with the error in its evidence,
+    and the rest run."""
+    indicators = all_indicators() if indicators is None else indicators
+    results: dict[str, IndicatorResult] = {}
+    for indicator in indicators:
+        if not isinstance(indicator, CombiningIndicator):
+            results[indicator.name] = _run_one(indicator, context)
+    signals = list(results.values())
+    for indicator in indicators:
+        if isinstance(indicator, CombiningIndicator):
+            results[indicator.name] = _run_one(indicator, context, signals)
+    return [results[indicator.name] for indicator in indicators]
 
 
-def _run_one(indicator: Indicator, context: MediaContext) -> IndicatorResult:
+def _run_one(indicator: Indicator, context: MediaContext,
+             signals: list[IndicatorResult] | None = None) -> IndicatorResult:
     if not indicator.reads(context.kind):
         wanted = ", ".join(sorted(indicator.applies_to))
         return indicator.not_applicable(WRONG_KIND.format(wanted=wanted, kind=context.kind or "unknown"))
     try:
+        if isinstance(indicator, CombiningIndicator):
+            return indicator.combine(context, signals or [])
         return indicator.measure(context)
     except MediaError as error:
         return indicator.not_applicable(UNREADABLE.format(reason=error.reason))

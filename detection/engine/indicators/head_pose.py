@@ -91,7 +91,8 @@ def model_path() -> Path | None:
 
 
 @cache
-def _predictor(path: str):
+def landmark_predictor(path: str):
+    """dlib's 68-point landmark model, loaded once (non-commercial licence: callers check the option)."""
     import dlib
 
     return dlib.shape_predictor(path)
@@ -149,7 +150,7 @@ class HeadPoseConsistency(Indicator):
         import dlib
 
         rgb = np.ascontiguousarray(context.image())
-        predictor = _predictor(str(path))
+        predictor = landmark_predictor(str(path))
         per_face = []
         for box in boxes:
             shape = predictor(rgb, dlib.rectangle(box.left, box.top, box.right, box.bottom))

@@ -1,0 +1,249 @@
+"""The combined view: one likelihood from the per-signal scores, calibrated on labelled data, with
+every signal's contribution shown and the data it was calibrated on named.
+
+A logistic regression over the indicators' scores, written in numpy. Each score is standardised
+with the mean and spread it had on the calibration data where it applied; a signal that does not
+apply to a media item (or could not be measured) stands at its mean there, so it adds nothing
+rather than counting as "no sign of a fake". Classes are weighted equally, so 50% means "the signals
+point neither way", whatever the share of fakes in the calibration data. An L2 penalty (``PENALTY``,
+fixed beforehand, not tuned on the data it is judged on) keeps weights small on this little data.
+
+The coefficients live in calibration.json next to this module, written by
+``manage.py evaluate_indicators --testdata --fit``. Without that file, or when it was fitted on
+other versions of the indicators, the combined result is "not applicable": an uncalibrated
+combination would claim more than was measured.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from detection.engine.indicators.base import IMAGE, VIDEO, CombiningIndicator, IndicatorResult, MediaContext, \
+    register
+
+CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
+FORMAT = 1
+PENALTY = 1.0  # L2 on the standardised weights, against a class-weighted log-likelihood summed over items
+MIN_APPLIED_PER_CLASS = 2  # a signal seen on fewer real or fake items cannot be weighed
+NEWTON_STEPS = 50
+
+NO_CALIBRATION = ("No calibration has been fitted, so the signals are not combined into one likelihood; "
+                  "read each signal on its own.")
+STALE = ("The calibration was fitted on other versions of these indicators ({names}), so the signals are not "
+         "combined; read each signal on its own.")
+NOTHING_MEASURED = "None of the calibrated signals could be measured on this media, so there is nothing to combine."
+NOT_WEIGHED = ("The calibration weighs none of the signals measured on this media ({names}): its labelled data held "
+               "too few items where they apply. Read each signal on its own.")
+UNREADABLE_CALIBRATION = "The calibration file cannot be read ({error}); the signals are not combined."
+MEANING = ("Combined, the calibrated signals give {likelihood:.0%} that this media was manipulated or generated; "
+           "the largest contributions are from {leading}. Calibrated on {real} real and {fake} fake items of "
+           "{data}; not a general detector (cross-validated AUC {auc} there). Read the signals below, not this "
+           "figure alone.")
+WEAKNESSES = (
+    "Calibrated on a few dozen labelled items from a handful of sources, so the weights partly learn "
+    "how those sources differ (format, size, compression) rather than what makes media fake, and the "
+    "likelihood does not carry over to other media: it is not a general detector and its percentage "
+    "is not a probability for the media in a case. Fakes and genuine media are weighed as if equally "
+    "common. It inherits every weakness of the signals it combines; a signal that could not be "
+    "measured adds nothing either way. Media made with methods absent from the calibration data "
+    "(new generators, careful swaps) can score low."
+)
+
+
+@dataclass(frozen=True)
+class CalibratedSignal:
+    name: str
+    version: str
+    mean: float  # of the score where it applied on the calibration data
+    spread: float  # its standard deviation there
+    weight: float  # per standard deviation; positive: a higher score points to a fake
+    real_applied: int
+    fake_applied: int
+
+
+@dataclass(frozen=True)
+class Calibration:
+    signals: list[CalibratedSignal]
+    intercept: float
+    data: str  # names the calibration data, shown with every result
+    real: int
+    fake: int
+    cross_validated_auc: float | None
+    cross_validation: str
+    penalty: float = PENALTY
+    allow_noncommercial_models: bool = False
+    unused: dict[str, str] = field(default_factory=dict)  # signal → why it has no weight
+
+    def as_dict(self) -> dict:
+        return {"format": FORMAT, **asdict(self)}
+
+    def save(self, path: Path = CALIBRATION_PATH) -> None:
+        path.write_text(json.dumps(self.as_dict(), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION_PATH) -> Calibration | None:
+        """The calibration in ``path``, or None when there is none; raises ValueError when it is unreadable."""
+        if not path.is_file():
+            return None
+        try:
+            raw = json.loads(path.read_text())
+            if raw.pop("format") != FORMAT:
+                raise ValueError(f"format {raw.get('format')} is not {FORMAT}")
+            raw["signals"] = [CalibratedSignal(**signal) for signal in raw["signals"]]
+            return cls(**raw)
+        except (KeyError, TypeError, json.JSONDecodeError) as error:
+            raise ValueError(f"{type(error).__name__}: {error}") from error
+
+    def contributions(self, scores: dict[str, float | None]) -> dict[str, float]:
+        """Each weighted signal's push on the log-odds; 0 where it was not measured."""
+        found = {}
+        for signal in self.signals:
+            score = scores.get(signal.name)
+            found[signal.name] = 0.0 if score is None else signal.weight * (score - signal.mean) / signal.spread
+        return found
+
+    def applies(self, scores: dict[str, float | None]) -> bool:
+        """Whether any weighed signal was measured: otherwise the likelihood would only restate the prior."""
+        return any(scores.get(signal.name) is not None for signal in self.signals)
+
+    def likelihood(self, scores: dict[str, float | None]) -> float:
+        return float(_sigmoid(self.intercept + sum(self.contributions(scores).values())))
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+def fit_logistic(features: np.ndarray, labels: np.ndarray, *, penalty: float = PENALTY) -> tuple[np.ndarray, float]:
+    """Weights and intercept of an L2-penalised logistic regression, classes weighted equally,
+    by Newton's method (the problem is convex and small). The intercept is not penalised."""
+    n, d = features.shape
+    positives = labels.sum()
+    sample_weight = np.where(labels == 1, n / (2 * max(positives, 1)), n / (2 * max(n - positives, 1)))
+    design = np.column_stack([features, np.ones(n)])
+    ridge = np.diag([penalty] * d + [0.0])
+    beta = np.zeros(d + 1)
+    for _ in range(NEWTON_STEPS):
+        p = _sigmoid(design @ beta)
+        gradient = design.T @ (sample_weight * (p - labels)) + ridge @ beta
+        hessian = (design * (sample_weight * p * (1 - p))[:, None]).T @ design + ridge + 1e-9 * np.eye(d + 1)
+        step = np.linalg.solve(hessian, gradient)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return beta[:d], float(beta[d])
+
+
+def fit_calibration(rows: list[dict[str, float | None]], fake: list[bool], versions: dict[str, str], *,
+                    data: str, penalty: float = PENALTY, cross_validated_auc: float | None = None,
+                    cross_validation: str = "", allow_noncommercial_models: bool = False) -> Calibration:
+    """A calibration from each item's scores (signal name → score, None where not applicable)."""
+    labels = np.array(fake, dtype=float)
+    signals, unused, columns = [], {}, []
+    for name in sorted(versions):
+        present = [(row.get(name), label) for row, label in zip(rows, fake, strict=True) if row.get(name) is not None]
+        real_applied = sum(not label for _, label in present)
+        fake_applied = sum(label for _, label in present)
+        values = np.array([score for score, _ in present], dtype=float)
+        if min(real_applied, fake_applied) < MIN_APPLIED_PER_CLASS:
+            unused[name] = f"applied to {real_applied} genuine and {fake_applied} fake items"
+            continue
+        if values.std() == 0:
+            unused[name] = f"the same score ({values[0]:g}) on every item"
+            continue
+        mean, spread = float(values.mean()), float(values.std())
+        columns.append([0.0 if row.get(name) is None else (row[name] - mean) / spread for row in rows])
+        signals.append(CalibratedSignal(name, versions[name], mean, spread, 0.0, real_applied, fake_applied))
+    matrix = np.array(columns, dtype=float).T if columns else np.zeros((len(rows), 0))
+    weights, intercept = fit_logistic(matrix, labels, penalty=penalty)
+    signals = [CalibratedSignal(**{**asdict(signal), "weight": float(weight)})
+               for signal, weight in zip(signals, weights, strict=True)]
+    return Calibration(signals=signals, intercept=intercept, data=data, real=int((labels == 0).sum()),
+                       fake=int(labels.sum()), cross_validated_auc=cross_validated_auc,
+                       cross_validation=cross_validation, penalty=penalty,
+                       allow_noncommercial_models=allow_noncommercial_models, unused=unused)
+
+
+def cross_validated_likelihoods(rows: list[dict[str, float | None]], fake: list[bool], versions: dict[str, str], *,
+                                folds: int | None = None, penalty: float = PENALTY) -> np.ndarray:
+    """Each item's likelihood from a calibration fitted without it: leave-one-out, or ``folds``-fold
+    (items dealt to folds in turn, fakes and genuine separately, so every fold holds both). NaN
+    where that calibration weighs no signal measured on the item: the combined result is "not
+    applicable" there."""
+    n = len(rows)
+    if folds is None or folds >= n:
+        assignment = np.arange(n)
+    else:
+        assignment = np.empty(n, dtype=int)
+        for label in (False, True):
+            members = [i for i in range(n) if fake[i] == label]
+            assignment[members] = np.arange(len(members)) % folds
+    likelihoods = np.empty(n)
+    for fold in np.unique(assignment):
+        held_out = assignment == fold
+        training = [i for i in range(n) if not held_out[i]]
+        calibration = fit_calibration([rows[i] for i in training], [fake[i] for i in training], versions,
+                                      data="fold", penalty=penalty)
+        for i in np.flatnonzero(held_out):
+            likelihoods[i] = calibration.likelihood(rows[i]) if calibration.applies(rows[i]) else np.nan
+    return likelihoods
+
+
+@register
+class CombinedLikelihood(CombiningIndicator):
+    name = "combined_likelihood"
+    version = "1"
+    applies_to = frozenset({IMAGE, VIDEO})
+    meaning = NO_CALIBRATION
+    weaknesses = WEAKNESSES
+
+    def __init__(self, calibration_path: Path = CALIBRATION_PATH):
+        self.calibration_path = calibration_path
+
+    def combine(self, context: MediaContext, results: list[IndicatorResult]) -> IndicatorResult:
+        try:
+            calibration = Calibration.load(self.calibration_path)
+        except ValueError as error:
+            return self.not_applicable(UNREADABLE_CALIBRATION.format(error=error))
+        if calibration is None:
+            return self.not_applicable(NO_CALIBRATION)
+        by_name = {result.name: result for result in results}
+        stale = sorted(signal.name for signal in calibration.signals
+                       if signal.name in by_name and by_name[signal.name].version != signal.version)
+        if stale:
+            return self.not_applicable(STALE.format(names=", ".join(stale)), calibration_data=calibration.data)
+        scores = {name: result.score for name, result in by_name.items()}
+        if not calibration.applies(scores):
+            unweighed = sorted(name for name in calibration.unused if scores.get(name) is not None)
+            reason = NOT_WEIGHED.format(names=", ".join(unweighed)) if unweighed else NOTHING_MEASURED
+            return self.not_applicable(reason, calibration_data=calibration.data, not_weighed=calibration.unused)
+        contributions = calibration.contributions(scores)
+        likelihood = calibration.likelihood(scores)
+        per_signal = {signal.name: {"score": scores.get(signal.name), "weight": round(signal.weight, 4),
+                                    "calibration_mean": round(signal.mean, 4),
+                                    "contribution": round(contributions[signal.name], 4),
+                                    "measured": scores.get(signal.name) is not None}
+                      for signal in calibration.signals}
+        largest = [name for name in sorted(contributions, key=lambda n: -abs(contributions[n]))
+                   if contributions[name] != 0][:2]
+        leading = " and ".join(f"{name} ({'towards fake' if contributions[name] > 0 else 'towards genuine'})"
+                               for name in largest) or "no single signal"
+        auc = "—" if calibration.cross_validated_auc is None else f"{calibration.cross_validated_auc:.2f}"
+        evidence = {"contributions": per_signal, "intercept": round(calibration.intercept, 4),
+                    "calibration_data": calibration.data, "calibrated_on": {"real": calibration.real,
+                                                                             "fake": calibration.fake},
+                    "cross_validated_auc": calibration.cross_validated_auc,
+                    "cross_validation": calibration.cross_validation,
+                    "not_weighed": calibration.unused, "model": "logistic regression, L2 penalty "
+                                                               f"{calibration.penalty:g}, classes weighted equally"}
+        return self.result(
+            value={"likelihood": round(likelihood, 4),
+                   "log_odds": round(float(np.log(likelihood / (1 - likelihood))), 3) if 0 < likelihood < 1 else None},
+            score=likelihood, evidence=evidence,
+            meaning=MEANING.format(likelihood=likelihood, leading=leading, real=calibration.real,
+                                   fake=calibration.fake, data=calibration.data, auc=auc),
+        )
