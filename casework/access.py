@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from casework.models import Case, Consent, Membership, Notice, Report, Role, TakedownRequest
-from detection.models import Finding
+from casework.models import Case, Consent, Membership, Notice, Report, Role, Subject, TakedownRequest
+from detection.models import Finding, ReferencePhoto
 
 REVIEWERS = {Role.CASEWORKER, Role.ADMIN}
 NOTICE_ISSUERS = {Role.LEGAL, Role.ADMIN}
@@ -76,3 +76,48 @@ def consent_get_for_user(user, pk: int) -> Consent:
 
 def report_get_for_user(user, pk: int) -> Report:
     return _one_or_404(Report.objects.filter(organization_id__in=organization_ids(user)), pk, "report")
+
+
+# --- Pages without staff membership: the public report form and the subject portal -------------
+
+REPORTER_SESSION_KEY = "casework.public_report"
+
+
+def public(view):
+    """Mark a view as meant for anyone, signed in or not (the public report form and its status page,
+    the portal's sign-in): the URL-wide authorisation checks skip what carries this mark."""
+    view.public_page = True
+    return view
+
+
+def report_get_for_reporter(session) -> Report:
+    """The report whose reference and PIN were entered in this browser session (casework.views.public)."""
+    pk = session.get(REPORTER_SESSION_KEY)
+    report = Report.objects.filter(pk=pk).first() if pk else None
+    if report is None:
+        raise Http404("No report is open in this session.")
+    return report
+
+
+def subject_for_user(user) -> Subject:
+    """The subject a portal user is. Staff and anonymous users are none (404), so the portal never shows
+    anyone's data to them; a subject user has no Membership, so every staff page is 404 to them."""
+    subject = None
+    if user.is_authenticated:
+        subject = Subject.objects.filter(user=user).select_related("organization").first()
+    if subject is None:
+        raise Http404("No such subject.")
+    return subject
+
+
+def consent_get_for_subject(subject: Subject, pk: int) -> Consent:
+    return _one_or_404(Consent.objects.filter(subject=subject).select_related("subject__organization", "text"),
+                       pk, "consent")
+
+
+def reference_photo_get_for_subject(subject: Subject, pk: int) -> ReferencePhoto:
+    return _one_or_404(ReferencePhoto.objects.filter(subject=subject), pk, "reference photo")
+
+
+def cases_for_subject(subject: Subject) -> QuerySet[Case]:
+    return Case.objects.filter(subject=subject).prefetch_related("takedown_requests").order_by("-created_at")

@@ -112,3 +112,56 @@ class PlatformAdmin(admin.ModelAdmin):
 for model in (models.Consent, models.Report, models.Case, models.TakedownRequest, models.Notice, models.AuditEvent,
               models.CaseNote, models.RecheckResult):
     admin.site.register(model, ReadOnlyAdmin)
+
+
+@admin.register(models.ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued with `manage.py create_api_token` (the token is shown once); here they are revoked."""
+
+    list_display = ["name", "organization", "prefix", "created_at", "last_used_at", "revoked"]
+    list_filter = ["organization", "revoked"]
+    readonly_fields = ["organization", "name", "user", "secret_sha256", "prefix", "created_at", "last_used_at",
+                       "revoked", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        from casework.services.api_tokens import api_token_revoke
+
+        for token in queryset:
+            api_token_revoke(token=token, by=request.user)
+        self.message_user(request, f"{queryset.count()} token(s) revoked.", messages.SUCCESS)
+
+
+class WebhookDeliveryInline(admin.TabularInline):
+    model = models.WebhookDelivery
+    extra = 0
+    can_delete = False
+    fields = ["event", "attempts", "last_status", "last_error", "next_attempt_at", "delivered_at", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    list_display = ["url", "organization", "active", "created_at"]
+    list_filter = ["organization", "active"]
+    readonly_fields = ["secret", "created_at"]
+    inlines = [WebhookDeliveryInline]
+
+    def save_model(self, request, obj, form, change):
+        if change:  # url and active only; the secret stays
+            super().save_model(request, obj, form, change)
+            return
+        from casework.services.webhooks import webhook_create
+
+        created = webhook_create(organization=obj.organization, url=obj.url, by=request.user)
+        obj.pk, obj.secret, obj.created_at = created.pk, created.secret, created.created_at

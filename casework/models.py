@@ -46,6 +46,11 @@ class Subject(models.Model):
     # When the subject was told that their biometric data will be deleted for inactivity; the purge
     # waits RETENTION_NOTICE_DAYS after it, and any activity since makes a new notice necessary.
     retention_notice_sent_at = models.DateTimeField(null=True, blank=True)
+    # The subject's own sign-in to the portal (casework.views.portal), made on their first e-mail link.
+    # Such a user has no Membership, so every staff page treats them as an outsider.
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="subject"
+    )
 
     def __str__(self) -> str:
         return self.display_name
@@ -130,6 +135,8 @@ class Report(models.Model):
     depicts_minor = models.BooleanField(null=True, help_text="Was the person depicted under 18 in the imagery?")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
     created_at = models.DateTimeField(auto_now_add=True)
+    # What the reporter uploaded, ingested only once they confirmed (casework.services.reports).
+    media_items = models.ManyToManyField("detection.MediaItem", blank=True, related_name="reports")
 
 
 class Case(models.Model):
@@ -353,3 +360,72 @@ class AuditChainHead(models.Model):
     """A single row locked while an event is appended, so concurrent writers cannot fork the chain."""
 
     last_hash = models.CharField(max_length=64)
+
+
+class ApiToken(models.Model):
+    """A partner organisation's key to the API. Only the SHA-256 of the token is kept: it is shown once.
+
+    Each token acts through its own service account (``user``, no password, one membership in
+    ``organization``), so role checks and the audit log treat a partner like any other actor.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_token")
+    secret_sha256 = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12, help_text="The token's first characters, to recognise it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="one_api_token_name_per_org")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…) · {self.organization}"
+
+
+class MediaSubmission(models.Model):
+    """Which organisation submitted a media item (API or staff): what makes it theirs to read."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="media_submissions")
+    media_item = models.ForeignKey("detection.MediaItem", on_delete=models.CASCADE, related_name="submissions")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "media_item"], name="one_submission_per_org_and_media")
+        ]
+
+
+class Webhook(models.Model):
+    """A partner URL called when a finding of the organisation's subjects is confirmed."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=2000)
+    # Kept readable: it signs every delivery (HMAC-SHA256) and the partner verifies with the same value.
+    secret = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.url} · {self.organization}"
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or still to be sent) to one webhook, with its attempts."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=80)
+    payload = models.JSONField()
+    attempts = models.IntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.IntegerField(null=True, blank=True, help_text="HTTP status of the last attempt, if any.")
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["webhook", "-created_at"])]

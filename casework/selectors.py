@@ -18,6 +18,7 @@ from casework.models import (
     PlatformHost,
     RecheckResult,
     Regime,
+    Report,
     TakedownRequest,
 )
 from detection.models import FaceTemplate, Finding, IndicatorResult, MediaItem
@@ -241,3 +242,198 @@ def platform_recipient(platform: Platform, regime: str) -> str:
 
 def takedown_requests_rechecked(request: TakedownRequest, limit: int = 20):
     return request.rechecks.order_by("-checked_at")[:limit]
+
+
+# --- Status in plain words: for the public reporter and the subject, never for staff -------------
+
+_PREPARING = {TakedownRequest.State.DRAFT, TakedownRequest.State.READY}
+_WAITING = {
+    TakedownRequest.State.SENT,
+    TakedownRequest.State.ACKNOWLEDGED,
+    TakedownRequest.State.NO_RESPONSE,
+    TakedownRequest.State.ESCALATED,
+}
+_REMOVED = {TakedownRequest.State.REMOVED, TakedownRequest.State.REMOVAL_VERIFIED}
+_PLAIN_REQUESTS = [
+    (_PREPARING, "We are preparing {n} request{s} to have the content removed."),
+    (_WAITING, "We have asked {n} time{s} for content to be removed and are waiting for the site to act."),
+    (_REMOVED, "{n} removal{s} done: the content is gone from where we asked."),
+    ({TakedownRequest.State.REFUSED}, "{n} request{s} refused by the site. We are looking at what else can be done."),
+    ({TakedownRequest.State.REOPENED}, "Content came back in {n} place{s}. We are asking again."),
+]
+
+
+def takedown_requests_in_words(requests) -> list[str]:
+    """One sentence per kind of progress; no platform names or URLs (a reporter may be a bystander)."""
+    states = [r.state for r in requests]
+    lines = []
+    for group, sentence in _PLAIN_REQUESTS:
+        n = sum(1 for state in states if state in group)
+        if n:
+            lines.append(sentence.format(n=n, s="" if n == 1 else "s"))
+    return lines
+
+
+def report_status_in_words(report: Report) -> list[str]:
+    """What a reporter reads on the status page."""
+    if report.status == Report.Status.CLOSED:
+        lines = ["Your report is closed. If the content comes back or you find more, please make a new report."]
+    elif report.status == Report.Status.IN_REVIEW:
+        lines = ["A caseworker is working on your report."]
+    else:
+        lines = ["We have your report. A caseworker will read it; nothing else is needed from you now."]
+    requests = TakedownRequest.objects.filter(case__report=report)
+    return lines + takedown_requests_in_words(requests)
+
+
+def case_status_in_words(case: Case) -> list[str]:
+    """What a subject reads about one of their cases in the portal."""
+    if case.status == Case.Status.CLOSED:
+        lines = ["This case is closed."]
+    else:
+        lines = ["Your caseworker is working on this case."]
+    return lines + (takedown_requests_in_words(case.takedown_requests.all()) or ["No removal requests yet."])
+
+
+# --- The caseworker's desk (casework.views.desk) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadlineEntry:
+    request: TakedownRequest
+    state: object  # casework.deadlines.DeadlineState
+
+
+@dataclass(frozen=True)
+class Desk:
+    review_count: int
+    at_risk: list[DeadlineEntry]
+    breached: list[DeadlineEntry]
+    my_cases: list[Case]
+
+
+def desk_for_user(user, *, now=None) -> Desk:
+    from django.utils import timezone
+
+    from casework import deadlines
+    from casework.access import findings_for_user, organization_ids
+
+    now = now or timezone.now()
+    orgs = organization_ids(user)
+    running = (
+        TakedownRequest.objects.filter(
+            case__organization_id__in=orgs, state__in=deadlines.CLOCK_RUNNING, deadline_at__isnull=False
+        )
+        .select_related("case")
+        .order_by("deadline_at")
+    )
+    at_risk, breached = [], []
+    for request in running:
+        state = deadlines.deadline_state(request, now)
+        if state is not None and state.status == deadlines.AT_RISK:
+            at_risk.append(DeadlineEntry(request, state))
+        elif state is not None and state.status == deadlines.BREACHED:
+            breached.append(DeadlineEntry(request, state))
+    my_cases = list(
+        Case.objects.filter(organization_id__in=orgs, assignee=user)
+        .exclude(status=Case.Status.CLOSED)
+        .select_related("subject")
+        .order_by("-priority", "created_at")[:50]
+    )
+    return Desk(
+        review_count=findings_for_user(user).filter(status=Finding.Status.PENDING).count(),
+        at_risk=at_risk, breached=breached, my_cases=my_cases,
+    )
+
+
+def cases_search(user, *, status: str = "", priority: str = "", tag: str = "", assignee: str = "",
+                 text: str = "") -> QuerySet[Case]:
+    """The user's organisations' cases, filtered; ``assignee`` is a user id, "me" or "none"."""
+    from casework.access import organization_ids
+
+    cases = Case.objects.filter(organization_id__in=organization_ids(user)).select_related("subject", "assignee")
+    if status:
+        cases = cases.filter(status=status)
+    if priority.lstrip("-").isdigit():
+        cases = cases.filter(priority=int(priority))
+    if assignee == "me":
+        cases = cases.filter(assignee=user)
+    elif assignee == "none":
+        cases = cases.filter(assignee__isnull=True)
+    elif assignee.isdigit():
+        cases = cases.filter(assignee_id=int(assignee))
+    if text.strip():
+        cases = cases.filter(reference__icontains=text.strip())
+    cases = cases.order_by("-priority", "-created_at")
+    if tag.strip():
+        # Tags are a JSON list; containment lookups differ between SQLite and PostgreSQL, so the
+        # (one organisation's, bounded) list is filtered here.
+        wanted = tag.strip().lower()
+        ids = [pk for pk, tags in cases.values_list("pk", "tags") if wanted in {str(t).lower() for t in tags or []}]
+        cases = cases.filter(pk__in=ids)
+    return cases
+
+
+# A platform has answered a request once it acknowledged, removed or refused (takedown transitions).
+RESPONDED = {"acknowledged", "removed", "refused"}
+
+
+@dataclass(frozen=True)
+class Metrics:
+    hours_to_removal: dict[str, float]  # platform -> median hours from sending to removal
+    removal_rate: dict[str, float]  # platform -> share of sent requests that led to removal
+    sent: dict[str, int]
+    breached_per_month: list[tuple[str, int]]  # ("2026-11", count), oldest first, gaps filled
+
+
+def metrics_for_user(user, *, now=None) -> Metrics:
+    import statistics
+    from collections import defaultdict
+
+    from django.utils import timezone
+
+    from casework.access import organization_ids
+
+    now = now or timezone.now()
+    requests = list(
+        TakedownRequest.objects.filter(case__organization_id__in=organization_ids(user), sent_at__isnull=False)
+    )
+    events = defaultdict(list)
+    for target_id, at, to in AuditEvent.objects.filter(
+        target_type=TakedownRequest._meta.label_lower,
+        target_id__in=[str(r.pk) for r in requests],
+        action__startswith="takedown_request.",
+    ).values_list("target_id", "at", "data__to"):
+        events[int(target_id)].append((at, to))
+    hours, sent, removed = defaultdict(list), defaultdict(int), defaultdict(int)
+    breaches = defaultdict(int)
+    for request in requests:
+        history = sorted(events.get(request.pk, []), key=lambda event: event[0])
+        sent[request.platform] += 1
+        removal = next((at for at, to in history if to == "removed" and at >= request.sent_at), None)
+        if removal is not None:
+            removed[request.platform] += 1
+            hours[request.platform].append((removal - request.sent_at).total_seconds() / 3600)
+        if request.deadline_at is not None and request.deadline_at <= now:
+            answered = next((at for at, to in history if to in RESPONDED and at >= request.sent_at), None)
+            if answered is None or answered > request.deadline_at:
+                breaches[request.deadline_at.strftime("%Y-%m")] += 1
+    return Metrics(
+        hours_to_removal={p: round(statistics.median(h), 1) for p, h in sorted(hours.items())},
+        removal_rate={p: removed[p] / n for p, n in sorted(sent.items())},
+        sent=dict(sorted(sent.items())),
+        breached_per_month=_months_filled(breaches),
+    )
+
+
+def _months_filled(counts: dict[str, int]) -> list[tuple[str, int]]:
+    if not counts:
+        return []
+    first, last = min(counts), max(counts)
+    year, month = int(first[:4]), int(first[5:])
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        key = f"{year:04d}-{month:02d}"
+        months.append((key, counts.get(key, 0)))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months

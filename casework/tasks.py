@@ -93,3 +93,24 @@ def reupload_watch() -> list[int]:
     found = reuploads.reupload_watch_recent()
     log.info("re-upload watch: %d findings attached to cases", len(found))
     return [r.finding_id for r in found]
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    max_retries=6,  # casework.services.webhooks.MAX_ATTEMPTS - 1; the countdown grows 30 s × 2^n
+    soft_time_limit=60,
+    time_limit=90,
+)
+def webhook_delivery_send(self, delivery_id: int) -> None:
+    """Idempotent: a delivered row is not sent again, so a duplicate message does no harm."""
+    from casework.models import WebhookDelivery
+    from casework.services.webhooks import webhook_delivery_attempt
+
+    try:
+        outcome = webhook_delivery_attempt(delivery_id=delivery_id)
+    except WebhookDelivery.DoesNotExist:
+        log.warning("webhook delivery %s no longer exists; nothing to send", delivery_id)
+        return
+    if outcome.retry_in_s is not None:
+        raise self.retry(countdown=outcome.retry_in_s)

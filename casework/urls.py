@@ -1,11 +1,26 @@
 from django.urls import path
 
-from casework.views import cases, cases_triage, consents, evidence, findings, notices, review, takedowns
+from casework.views import (
+    cases,
+    cases_triage,
+    consents,
+    desk,
+    evidence,
+    findings,
+    notices,
+    portal,
+    public,
+    review,
+    takedowns,
+)
 
 app_name = "casework"
 
 urlpatterns = [
-    path("", findings.home, name="home"),
+    path("", desk.dashboard, name="home"),
+    path("cases/", desk.case_list, name="case_list"),
+    path("metrics/", desk.metrics, name="metrics"),
+    path("findings/<int:pk>/media/reveal", desk.finding_media_reveal, name="finding_media_reveal"),
     path("review/", findings.review_queue, name="review_queue"),
     path("findings/<int:pk>/", findings.finding_detail, name="finding_detail"),
     path("findings/<int:pk>/media", findings.finding_media, name="finding_media"),
@@ -33,4 +48,19 @@ urlpatterns = [
     path("notices/<int:pk>/submission", notices.notice_submission_view, name="notice_submission"),
     path("cases/<int:pk>/evidence/", evidence.case_evidence, name="case_evidence"),
     path("cases/<int:pk>/evidence.zip", evidence.case_evidence_export, name="case_evidence_export"),
+    # The public report form and the subject portal: no staff membership (casework.views.public, .portal).
+    path("report/", public.report_start, name="public_report"),
+    path("report/check", public.report_review, name="public_report_review"),
+    path("report/status/", public.report_status, name="public_report_status"),
+    path("report/status/add", public.report_add, name="public_report_add"),
+    path("report/status/leave", public.report_leave, name="public_report_leave"),
+    path("portal/", portal.portal_home, name="portal_home"),
+    path("portal/sign-in", portal.portal_sign_in, name="portal_sign_in"),
+    path("portal/link/<str:token>", portal.portal_link, name="portal_link"),
+    path("portal/sign-out", portal.portal_sign_out, name="portal_sign_out"),
+    path("portal/password", portal.portal_password, name="portal_password"),
+    path("portal/consents/<int:pk>/withdraw", portal.portal_consent_withdraw, name="portal_consent_withdraw"),
+    path("portal/consents/<int:pk>/receipt.pdf", portal.portal_consent_receipt, name="portal_consent_receipt"),
+    path("portal/photos/add", portal.portal_photo_add, name="portal_photo_add"),
+    path("portal/photos/<int:pk>/remove", portal.portal_photo_remove, name="portal_photo_remove"),
 ]

@@ -35,6 +35,33 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production-0123456789"
 
+# Reference photos and face templates are encrypted at rest (detection.encryption; README,
+# "Encryption at rest"). FIELD_ENCRYPTION_KEYS=new,old during a rotation; FIELD_ENCRYPTION_KEY for one
+# key; either may come from *_FILE. Without one, DEBUG derives a development key from SECRET_KEY.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", []) or [
+    key for key in [env_str("FIELD_ENCRYPTION_KEY")] if key
+]
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY is required when DEBUG is off: it encrypts reference photos and face "
+            "templates. Generate one with `python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'` and keep it apart from database backups."
+        )
+    import base64
+    import hashlib
+
+    FIELD_ENCRYPTION_KEYS = [base64.urlsafe_b64encode(hashlib.sha256(f"dev-field-key:{SECRET_KEY}".encode()).digest()).decode()]
+try:
+    from cryptography.fernet import Fernet
+
+    for _key in FIELD_ENCRYPTION_KEYS:
+        Fernet(_key)
+except ValueError:
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEYS holds a value that is not a Fernet key (32 url-safe base64-encoded bytes)."
+    ) from None
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -48,18 +75,25 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files: no CDN
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "casework",
     "detection",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "casework.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it turns a lockout into its response
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -106,6 +140,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# django-axes checks every password login before the model backend does (lockout below).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Lock a username from one address after this many failed passwords, for AXES_COOLOFF_TIME hours.
+# Per username *and* address: a stranger guessing a caseworker's name cannot lock them out of work.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_HOURS", 1, minimum=1)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = 1 if env_bool("BEHIND_TLS_PROXY", False) else None
+# Staff (anyone with a Membership) must confirm a TOTP device before any staff page
+# (casework.two_factor). The issuer names this deployment in the authenticator app.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Reclaim")
 LOGIN_REDIRECT_URL = "casework:review_queue"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -126,6 +173,13 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# No inline script or style anywhere (config.middleware); images may be data: URLs (a drawn signature)
+# and blob: URLs (a preview before upload). Everything else comes from this origin.
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
 
 # --- E-mail ---------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str(
@@ -138,6 +192,16 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "reclaim@localhost")
+
+# --- Public reports and the subject portal -------------------------------------------------------
+# The slug of the organisation that receives reports from the public form (casework.views.public).
+# Empty: the form says it is not taking reports here, instead of filing them nowhere.
+PUBLIC_REPORTS_ORGANIZATION = env_str("PUBLIC_REPORTS_ORGANIZATION", "")
+# Wrong PINs allowed per report reference per hour before the status page stops checking: a PIN of
+# eight digits then takes years to guess, and the person who owns it waits at most an hour.
+PUBLIC_REPORT_PIN_ATTEMPTS = env_int("PUBLIC_REPORT_PIN_ATTEMPTS", 5, minimum=1)
+# How long a subject's e-mail sign-in link works. Short, because whoever holds the link signs in.
+PORTAL_LINK_MINUTES = env_int("PORTAL_LINK_MINUTES", 30, minimum=1)
 
 # --- Background work ------------------------------------------------------------------------------
 # No broker configured means tasks run in-process, right after the transaction that queued them
@@ -178,11 +242,25 @@ CELERY_BEAT_SCHEDULE = {
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # A partner's token first, so an anonymous request is told (401) how to authenticate.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "casework.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # Per token (each has its own service account) or per staff member (casework.api.common.ApiRateThrottle):
+    # reads are cheap; each write may fetch a URL and queue a scan.
+    "DEFAULT_THROTTLE_RATES": {
+        "api_read": env_str("API_READ_RATE", "600/minute"),
+        "api_write": env_str("API_WRITE_RATE", "60/minute"),
+    },
 }
+for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
+    _count, _, _period = _rate.partition("/")
+    if not (_count.isdigit() and _period[:1] in ("s", "m", "h", "d")):
+        raise ImproperlyConfigured(f"API_{_scope[4:].upper()}_RATE: {_rate!r} is not a rate such as 60/minute")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Reclaim API",
     "DESCRIPTION": "Consent and takedown case management for people whose likeness is abused.",
@@ -191,6 +269,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "OAS_VERSION": "3.1.0",  # for "webhooks": what Reclaim POSTs to partners (casework.api.webhooks)
+    "WEBHOOKS": ["casework.api.webhooks.finding_confirmed_webhook"],
 }
 
 # --- Detection ------------------------------------------------------------------------------------

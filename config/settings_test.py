@@ -7,8 +7,10 @@ import os
 import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-for-django-checks-0123456789")
+# A fixed key, so encrypted test rows are reproducible; never used outside tests.
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "dGVzdC1maWVsZC1lbmNyeXB0aW9uLWtleS0zMmJ5dGU=")
 
-from config.settings import *  # noqa: E402,F403
+from config.settings import *  # noqa: E402,F403 - the real settings, then overrides
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -11,6 +11,7 @@ import io
 
 from PIL import Image
 
+from detection.encryption import EncryptionError, data_decrypt
 from detection.engine.media import MediaError, decode_image
 from detection.models import FaceTemplate, Finding, MediaItem
 from detection.services import media_limits
@@ -74,5 +75,11 @@ def finding_reference_crop(finding: Finding) -> bytes | None:
     )
     if template is None:
         return None
-    data = _read(template.reference_photo.image)
-    return face_crop_jpeg(data, template.box) if data else None
+    token = _read(template.reference_photo.image)
+    if not token:
+        return None
+    try:
+        data = data_decrypt(token=token)  # reference photos are stored encrypted (detection.encryption)
+    except EncryptionError:
+        return None
+    return face_crop_jpeg(data, template.box)

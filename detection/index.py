@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from detection.encryption import EncryptionError, data_decrypt
 from detection.engine.faces import EMBEDDING_SIZE
 from detection.engine.index import (
     INDEX_BUILD_FAILED,
@@ -161,7 +162,12 @@ def _face_rows() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     blobs: list[bytes] = []
     width = EMBEDDING_SIZE * 8  # float64, as FaceTemplate stores it
     rows = FaceTemplate.objects.order_by("pk").values_list("pk", "subject_id", "embedding")
-    for pk, subject_id, embedding in rows.iterator(chunk_size=CHUNK_ROWS):
+    for pk, subject_id, token in rows.iterator(chunk_size=CHUNK_ROWS):
+        try:
+            embedding = data_decrypt(token=token)
+        except EncryptionError:  # a wrong key set must be loud, but must not stop every other subject matching
+            log.error("face template %s cannot be decrypted with FIELD_ENCRYPTION_KEYS; left out of the index", pk)
+            continue
         if len(embedding) != width:  # one damaged row must not keep every subject from matching
             log.warning("face template %s has a %d-byte embedding; left out of the index", pk, len(embedding))
             continue

@@ -24,14 +24,16 @@ class ReferencePhoto(models.Model):
 class FaceTemplate(models.Model):
     subject = models.ForeignKey("casework.Subject", on_delete=models.CASCADE, related_name="face_templates")
     reference_photo = models.ForeignKey(ReferencePhoto, on_delete=models.CASCADE, related_name="templates")
-    embedding = models.BinaryField()  # float64 × 128, little-endian
+    embedding = models.BinaryField()  # float64 × 128, little-endian, as a Fernet token (detection.encryption)
     box = models.JSONField()
     model_name = models.CharField(max_length=100)
     model_version = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def vector(self) -> np.ndarray:
-        vector = np.frombuffer(bytes(self.embedding), dtype="<f8")
+        from detection.encryption import data_decrypt
+
+        vector = np.frombuffer(data_decrypt(token=self.embedding), dtype="<f8")
         assert vector.shape == (EMBEDDING_SIZE,)
         return vector
 

@@ -16,10 +16,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from detection import fetching
+from detection.encryption import data_encrypt
 from detection.engine import faces as face_engine
 from detection.engine import hashes, matcher
-from detection.engine.errors import ReadableError
 from detection.engine.analysis import Analysis, VideoAnalysis, analyze
+from detection.engine.errors import ReadableError
 from detection.engine.media import MediaError, MediaLimits, check_size, decode_image
 from detection.index import match_index, match_index_bump
 from detection.models import (
@@ -57,12 +58,12 @@ def media_limits() -> MediaLimits:
     )
 
 
-def _store(folder: str, data: bytes, sha256: str, original_name: str) -> str:
+def _store(folder: str, data: bytes, sha256: str, original_name: str, *, encrypt: bool = False) -> str:
     # Content-addressed names: the same bytes are stored once, and the name reveals nothing.
     suffix = PurePath(original_name).suffix.lower()[:10]
     name = f"{folder}/{sha256[:2]}/{sha256}{suffix}"
     if not default_storage.exists(name):
-        name = default_storage.save(name, ContentFile(data))
+        name = default_storage.save(name, ContentFile(data_encrypt(data=data) if encrypt else data))
     return name
 
 
@@ -80,17 +81,45 @@ def reference_photo_add(*, subject_id: int, data: bytes, filename: str) -> Refer
     face = found[0]
     sha256 = hashes.sha256_hex(data)
     photo = ReferencePhoto.objects.create(
-        subject_id=subject_id, image=_store("reference", data, sha256, filename), sha256=sha256
+        subject_id=subject_id, image=_store("reference", data, sha256, filename, encrypt=True), sha256=sha256
     )
     FaceTemplate.objects.create(
         subject_id=subject_id,
         reference_photo=photo,
-        embedding=face.embedding.astype("<f8").tobytes(),
+        embedding=data_encrypt(data=face.embedding.astype("<f8").tobytes()),
         box=face.box.as_dict(),
         model_name=face_engine.MODEL_NAME,
         model_version=face_engine.model_version(),
     )
     match_index_bump()
+    return photo
+
+
+REFERENCE_PHOTO_NOT_FOUND = "This reference photo is no longer stored."
+
+
+def reference_photo_remove(*, subject_id: int, photo_id: int) -> ReferencePhoto:
+    """Delete one of a subject's reference photos, its face templates and (after commit) its file.
+
+    Call inside the caller's transaction, which audits the removal.
+    """
+    photo = ReferencePhoto.objects.select_for_update().filter(pk=photo_id, subject_id=subject_id).first()
+    if photo is None:
+        raise EnrolmentError(REFERENCE_PHOTO_NOT_FOUND)
+    FaceTemplate.objects.filter(reference_photo=photo).delete()
+    name = photo.image.name
+    ReferencePhoto.objects.filter(pk=photo.pk).delete()
+    # Matchers must stop using the removed templates: bumped in this transaction, so no worker sees
+    # the new generation while the templates are still there.
+    match_index_bump()
+
+    def delete_file() -> None:
+        # After commit, and only if no other photo row names it: files are content-addressed, so the
+        # same bytes enrolled for another subject share this file.
+        if name and not ReferencePhoto.objects.filter(image=name).exists():
+            default_storage.delete(name)
+
+    transaction.on_commit(delete_file)
     return photo
 
 
@@ -436,3 +465,37 @@ def media_record_failure(*, source: str, source_url: str, page_url: str = "", re
     except IntegrityError:  # a concurrent attempt recorded the same failure
         return MediaItem.objects.get(sha256=empty, source_url=source_url)
     return item
+
+
+@dataclass(frozen=True)
+class ReencryptSummary:
+    face_templates: int
+    reference_photos: int
+
+
+def biometrics_reencrypt() -> ReencryptSummary:
+    """Put every face template and reference photo file under the first FIELD_ENCRYPTION_KEYS key
+    (``manage.py rotate_encryption_keys``); values stored before encryption existed are encrypted."""
+    from detection.encryption import data_rotate
+
+    templates = photos = 0
+    for pk in FaceTemplate.objects.order_by("pk").values_list("pk", flat=True).iterator():
+        # Row by row under a lock, so a concurrent purge or enrolment is neither undone nor lost.
+        with transaction.atomic():
+            template = FaceTemplate.objects.select_for_update().filter(pk=pk).first()
+            if template is None:
+                continue
+            FaceTemplate.objects.filter(pk=pk).update(embedding=data_rotate(token=template.embedding))
+            templates += 1
+    names = set(ReferencePhoto.objects.exclude(image="").values_list("image", flat=True))
+    for name in sorted(names):
+        if not default_storage.exists(name):
+            continue
+        with default_storage.open(name, "rb") as handle:
+            rotated = data_rotate(token=handle.read())
+        default_storage.delete(name)
+        saved = default_storage.save(name, ContentFile(rotated))
+        assert saved == name, f"reference photo {name} was saved as {saved}"
+        photos += 1
+    log.info("re-encrypted %d face templates and %d reference photo files", templates, photos)
+    return ReencryptSummary(face_templates=templates, reference_photos=photos)

@@ -31,6 +31,33 @@ def fresh_match_index():
     match_index_forget()
 
 
+@pytest.fixture(autouse=True)
+def staff_sign_in_with_second_factor(monkeypatch):
+    """Staff pages need a verified TOTP device (casework.middleware): ``client.force_login(user)``
+    also confirms a device for a staff user and marks the session verified, as entering a code
+    would. ``force_login(user, otp=False)`` signs in with the password only."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from casework.middleware import is_staff
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None, *, otp=True):
+        original(self, user, backend)
+        if otp and is_staff(user):
+            # Made directly, not through totp_device_create_confirmed: tests that read the audit
+            # trail should see only what they did, not the sign-in helper's device.
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            device = device or TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
 @pytest.fixture(scope="session")
 def testdata() -> Path:
     path = _testdata_dir()

@@ -12,6 +12,7 @@ from casework.models import Case, Platform, Regime, Report, Subject, TakedownReq
 from casework.selectors import platform_recipient
 from casework.services.audit import audit_record
 from casework.services.minors import MINOR_NO_IMAGERY, MinorImageryRefused, case_minor_record
+from casework.services.webhooks import FINDING_CONFIRMED, webhooks_notify
 from detection import services as detection
 from detection.engine.errors import ReadableError
 from detection.models import Finding, MediaItem
@@ -157,6 +158,15 @@ def finding_confirm(
             case=case, platform=platform, target_url=target_url, regime=regime, by=by,
             directory_platform=directory_platform,
         )
+        webhooks_notify(
+            organization=finding.subject.organization,
+            event=FINDING_CONFIRMED,
+            payload={
+                "finding": finding.pk, "kind": finding.kind, "subject": finding.subject_id,
+                "media_item": finding.media_item_id, "case": case.reference, "takedown_request": request.pk,
+                "confirmed_at": finding.reviewed_at,
+            },
+        )
     return case, request
 
 
@@ -210,9 +220,12 @@ def case_open_from_report(*, report: Report, by, subject: Subject | None = None)
             organization=locked.organization, subject=subject, report=locked, reference=new_reference("RC"),
             created_by=by, assignee=by,
         )
+        # What the reporter uploaded (casework.services.reports) is the case's media from the start.
+        media = sorted(locked.media_items.values_list("pk", flat=True))
+        case.media_items.add(*media)
         audit_record(
             action="case.opened", actor=by, organization=case.organization, target=case,
-            data={"report": locked.reference, "subject": subject.pk if subject else None},
+            data={"report": locked.reference, "subject": subject.pk if subject else None, "media_items": media},
         )
         if locked.status == Report.Status.RECEIVED:
             locked.status = Report.Status.IN_REVIEW

@@ -96,6 +96,22 @@ def reference_photo_add(*, subject: Subject, data: bytes, filename: str, by=None
     return photo
 
 
+def reference_photo_remove(*, subject: Subject, photo_id: int, by=None):
+    """Delete one reference photo and its face data; the subject's consent stays as it is."""
+    with transaction.atomic():
+        # The same lock as adding and withdrawal, so the three never interleave for one subject.
+        Subject.objects.select_for_update().get(pk=subject.pk)
+        photo = detection.reference_photo_remove(subject_id=subject.pk, photo_id=photo_id)
+        audit_record(
+            action="reference_photo.removed",
+            actor=by,
+            organization=subject.organization,
+            target=subject,
+            data={"reference_photo": photo_id, "sha256": photo.sha256},
+        )
+    return photo
+
+
 def consent_withdraw(*, consent: Consent, by=None, reason: str = "") -> detection.PurgeSummary:
     """Withdraw consent and purge the subject's biometric data in the same transaction.
 

@@ -4,9 +4,9 @@ import pytest
 from django.urls import reverse
 
 from casework.models import Case, CaseNote, Notice, Regime, TakedownRequest
-from detection.models import FindingSuppression
 from casework.services.cases import finding_confirm
 from casework.services.notices import NoticeDraft, notice_generate
+from detection.models import FindingSuppression
 from tests import factories
 from tests.casework.test_thin_path import NOTICE, URL
 from tests.detection.test_scan import scan
@@ -134,3 +134,67 @@ def test_notices_are_sent_by_legal_staff_and_evidence_exported_by_any_staff(clie
     client.force_login(legal)
     assert client.post(reverse("casework:notice_submission", args=[n]), {"reference": "form, #1"}).status_code == 302
     assert Notice.objects.get(pk=n).sent_at is not None
+
+
+# --- The public report form and the subject portal -----------------------------------------------
+
+PUBLIC_PAGES = {"public_report", "public_report_review", "public_report_status", "public_report_add",
+                "public_report_leave", "portal_sign_in", "portal_link", "portal_sign_out"}
+
+
+def portal_pages(consent, photo):
+    return [
+        ("get", reverse("casework:portal_home")),
+        ("get", reverse("casework:portal_password")),
+        ("post", reverse("casework:portal_password")),
+        ("get", reverse("casework:portal_consent_withdraw", args=[consent.pk])),
+        ("post", reverse("casework:portal_consent_withdraw", args=[consent.pk])),
+        ("get", reverse("casework:portal_consent_receipt", args=[consent.pk])),
+        ("post", reverse("casework:portal_photo_add")),
+        ("post", reverse("casework:portal_photo_remove", args=[photo.pk])),
+    ]
+
+
+def test_exactly_the_report_form_and_portal_sign_in_are_marked_public():
+    from casework.urls import urlpatterns
+
+    marked = {p.name for p in urlpatterns if getattr(p.callback, "public_page", False)}
+    assert marked == PUBLIC_PAGES
+
+
+def test_public_pages_answer_anonymous_users(client, org, settings):
+    settings.PUBLIC_REPORTS_ORGANIZATION = org.slug
+    for name in ("public_report", "public_report_status", "portal_sign_in"):
+        assert client.get(reverse(f"casework:{name}")).status_code == 200, name
+    # Without a report opened by its PIN, adding to one is refused, not offered.
+    assert client.post(reverse("casework:public_report_add"), {"note": "x"}).status_code == 404
+
+
+def test_portal_pages_send_anonymous_users_to_the_portal_sign_in(client, astronaut_subject):
+    consent, photo = astronaut_subject.consents.get(), astronaut_subject.reference_photos.get()
+    for method, url in portal_pages(consent, photo):
+        response = getattr(client, method)(url)
+        assert response.status_code == 302 and response.url.startswith(reverse("casework:portal_sign_in")), url
+
+
+def test_staff_of_any_organisation_get_404_on_portal_pages(client, outsider, caseworker, astronaut_subject):
+    consent, photo = astronaut_subject.consents.get(), astronaut_subject.reference_photos.get()
+    for user in (outsider, caseworker):  # staff are not subjects, even of their own organisation
+        client.force_login(user)
+        for method, url in portal_pages(consent, photo):
+            assert getattr(client, method)(url).status_code == 404, url
+    from casework.models import Consent
+    from detection.models import ReferencePhoto
+
+    assert Consent.objects.get(pk=consent.pk).is_active and ReferencePhoto.objects.filter(pk=photo.pk).exists()
+
+
+def test_a_subject_user_gets_404_on_every_staff_page_of_the_path(client, path_objects):
+    from casework.services.portal import subject_user_ensure
+
+    # The subject of these very objects: without a Membership they are an outsider to staff pages.
+    client.force_login(subject_user_ensure(subject=path_objects["case"].subject))
+    for method, url in pages(path_objects):
+        data = {"reason": "x", "action": "send", **NOTICE} if method == "post" else None
+        assert getattr(client, method)(url, data).status_code == 404, url
+    assert not CaseNote.objects.exists() and not path_objects["report"].cases.exists()

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.urls import reverse
 
 from casework.demo import DEMO_PASSWORD
 from casework.models import AuditEvent, Subject
@@ -66,8 +67,10 @@ def test_demo_creates_a_finding_to_review_and_is_idempotent(db, client, capsys):
     call_command("demo")
     call_command("demo")
     assert Finding.objects.count() == 1 and Subject.objects.count() == 1
-    assert DEMO_PASSWORD in capsys.readouterr().out
-    assert client.login(username="casey", password=DEMO_PASSWORD)
+    out = capsys.readouterr().out
+    assert DEMO_PASSWORD in out and "otpauth://totp/" in out
+    response = client.post(reverse("login"), {"username": "casey", "password": DEMO_PASSWORD})
+    assert response.status_code == 302 and int(client.session["_auth_user_id"]) > 0
 
 
 def test_verify_audit_command(org, caseworker):

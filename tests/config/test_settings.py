@@ -12,11 +12,13 @@ PRODUCTION = {
     "SECRET_KEY": "k" * 20 + "production-secret-with-enough-entropy-0123456789",
     "ALLOWED_HOSTS": "reclaim.example.org",
     "DATABASE_URL": "sqlite:////tmp/reclaim-check.sqlite3",
+    "FIELD_ENCRYPTION_KEY": "cHJvZHVjdGlvbi1maWVsZC1rZXktZm9yLWNoZWNrcyE=",
 }
 
 
 def manage(*args, **environ):
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}}
+    unset = {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "FIELD_ENCRYPTION_KEY", "FIELD_ENCRYPTION_KEYS"}
+    clean = {k: v for k, v in os.environ.items() if k not in unset}
     # ENV_FILE="" so a developer's .env (DEBUG=1) does not leak into the production checks.
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=REPO, env={**clean, "ENV_FILE": "", **environ},

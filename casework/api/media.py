@@ -1,0 +1,138 @@
+"""Media: submit by URL or upload (queued for scanning), read a media item's status and its findings."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from casework.api.common import (
+    WRITE_SCOPE,
+    ApiPagination,
+    ApiView,
+    ErrorSerializer,
+    api_organization_for_write,
+    api_organization_ids,
+)
+from casework.services.submissions import media_submit_upload, media_submit_url
+from detection.fetching import FetchError
+from detection.models import Finding, MediaItem
+
+URL_OR_FILE = "Send either a URL (JSON {\"url\": …}) or a file (multipart field “file”), not both."
+NO_SUCH_MEDIA_ITEM = "No such media item."
+
+
+def media_item_get_for_request(request, pk: int) -> MediaItem:
+    """A media item that one of the caller's organisations submitted; any other is missing (404)."""
+    item = MediaItem.objects.filter(pk=pk, submissions__organization_id__in=api_organization_ids(request)).first()
+    if item is None:
+        raise Http404(NO_SUCH_MEDIA_ITEM)
+    return item
+
+
+class MediaSubmitUrlInputSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=2000)
+    organization = serializers.SlugField(required=False, help_text="Staff of several organisations: which one.")
+
+
+class MediaSubmitUploadInputSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    organization = serializers.SlugField(required=False, help_text="Staff of several organisations: which one.")
+
+
+class MediaSubmitOutputSerializer(serializers.Serializer):
+    media_items = serializers.ListField(child=serializers.IntegerField(), help_text="Ids, each queued for scanning.")
+
+
+class MediaItemOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=MediaItem.Status.choices)
+    failure_reason = serializers.CharField()
+    kind = serializers.ChoiceField(choices=MediaItem.Kind.choices)
+    source_url = serializers.CharField()
+    page_url = serializers.CharField()
+    sha256 = serializers.CharField()
+    size = serializers.IntegerField()
+    received_at = serializers.DateTimeField()
+    processed_at = serializers.DateTimeField(allow_null=True)
+
+
+class FindingOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Finding.Kind.choices)
+    status = serializers.ChoiceField(choices=Finding.Status.choices)
+    subject = serializers.IntegerField(source="subject_id")
+    distance = serializers.FloatField()
+    threshold = serializers.FloatField()
+    created_at = serializers.DateTimeField()
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+
+
+class MediaSubmitApi(ApiView, APIView):
+    throttle_scope = WRITE_SCOPE
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(
+        operation_id="media_submit",
+        summary="Submit media by URL (JSON) or as a file (multipart); each media item is queued for scanning",
+        request={
+            "application/json": MediaSubmitUrlInputSerializer,
+            "multipart/form-data": MediaSubmitUploadInputSerializer,
+        },
+        responses={201: MediaSubmitOutputSerializer, 400: OpenApiResponse(ErrorSerializer)},
+        tags=["media"],
+    )
+    def post(self, request):
+        has_file = "file" in request.FILES
+        if has_file == bool(request.data.get("url")):
+            return Response({"detail": URL_OR_FILE}, status=status.HTTP_400_BAD_REQUEST)
+        serializer_class = MediaSubmitUploadInputSerializer if has_file else MediaSubmitUrlInputSerializer
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        organization = api_organization_for_write(request, data.get("organization"))
+        if has_file:
+            upload = data["file"]
+            items = media_submit_upload(
+                organization=organization, data=upload.read(), filename=upload.name or "", by=request.user
+            )
+        else:
+            try:
+                items = media_submit_url(organization=organization, url=data["url"], by=request.user)
+            except FetchError as exc:
+                return Response({"detail": exc.reason}, status=status.HTTP_400_BAD_REQUEST)
+        output = MediaSubmitOutputSerializer({"media_items": [item.pk for item in items]})
+        return Response(output.data, status=status.HTTP_201_CREATED)
+
+
+class MediaItemDetailApi(ApiView, APIView):
+    @extend_schema(
+        operation_id="media_item_retrieve",
+        summary="A media item's scanning status",
+        responses={200: MediaItemOutputSerializer, 404: OpenApiResponse(ErrorSerializer)},
+        tags=["media"],
+    )
+    def get(self, request, pk: int):
+        item = media_item_get_for_request(request, pk)
+        return Response(MediaItemOutputSerializer(item).data)
+
+
+class MediaItemFindingsApi(ApiView, APIView):
+    pagination_class = ApiPagination
+    @extend_schema(
+        operation_id="media_item_findings_list",
+        summary="Findings in a media item of the caller's own subjects (never another organisation's)",
+        responses={200: FindingOutputSerializer(many=True), 404: OpenApiResponse(ErrorSerializer)},
+        tags=["media"],
+    )
+    def get(self, request, pk: int):
+        item = media_item_get_for_request(request, pk)
+        findings = Finding.objects.filter(
+            media_item=item, subject__organization_id__in=api_organization_ids(request)
+        ).order_by("id")
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(findings, request, view=self)
+        return paginator.get_paginated_response(FindingOutputSerializer(page, many=True).data)

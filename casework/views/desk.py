@@ -1,0 +1,81 @@
+"""The caseworker's desk: what needs doing today, the case list, and how the work is going."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_POST
+
+from casework import access, selectors
+from casework.models import Case
+from casework.services.reveals import RevealError, media_reveal
+from detection.engine import svgplot
+
+NOT_STAFF = "These pages are for the staff of an organisation using Reclaim."
+
+
+def _staff_orgs(user) -> list[int]:
+    orgs = access.organization_ids(user)
+    if not orgs:
+        raise PermissionDenied(NOT_STAFF)
+    return orgs
+
+
+@require_GET
+@login_required
+def dashboard(request):
+    _staff_orgs(request.user)
+    return render(request, "casework/desk.html", {"desk": selectors.desk_for_user(request.user)})
+
+
+@require_GET
+@login_required
+def case_list(request):
+    orgs = _staff_orgs(request.user)
+    filters = {key: request.GET.get(key, "") for key in ("status", "priority", "tag", "assignee", "text")}
+    page = Paginator(selectors.cases_search(request.user, **filters), 50).get_page(request.GET.get("page"))
+    assignees = get_user_model().objects.filter(memberships__organization_id__in=orgs).distinct().order_by("username")
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "casework/case_list.html", {
+        "page": page, "filters": filters, "statuses": Case.Status.choices, "priorities": Case.Priority.choices,
+        "assignees": assignees, "query": query.urlencode(),
+    })
+
+
+@require_GET
+@login_required
+def metrics(request):
+    _staff_orgs(request.user)
+    data = selectors.metrics_for_user(request.user)
+    charts = {}
+    if data.hours_to_removal:
+        charts["removal_hours"] = svgplot.bar_chart(
+            data.hours_to_removal, title="Median hours from sending to removal", y_label="hours")
+    if data.removal_rate:
+        charts["removal_rate"] = svgplot.bar_chart(
+            {p: 100 * r for p, r in data.removal_rate.items()}, title="Requests that led to removal", y_label="%")
+    if data.breached_per_month:
+        months = data.breached_per_month
+        charts["breaches"] = svgplot.line_chart(
+            {"deadlines breached": [(n + 1, count) for n, (_, count) in enumerate(months)]},
+            title="Deadlines breached per month", x_label=f"month (1 = {months[0][0]})", y_label="requests")
+    # The charts are built by our own code from numbers and escaped names: safe to inline.
+    charts = {name: mark_safe(svg) for name, svg in charts.items()}
+    return render(request, "casework/metrics.html", {"metrics": data, "charts": charts})
+
+
+@require_POST
+@login_required
+def finding_media_reveal(request, pk: int):
+    finding = access.finding_get_for_user(request.user, pk)
+    try:
+        media_reveal(finding=finding, what=request.POST.get("what", "media"), by=request.user)
+    except RevealError as exc:
+        return HttpResponseBadRequest(str(exc))
+    return HttpResponse(status=204)

@@ -1,0 +1,243 @@
+"""The subject's portal: their consents (and withdrawing them), reference photos, consent receipts and
+their cases' progress in plain words. Every page gets its objects through casework.access with the
+signed-in subject, so a subject can reach nothing but their own data; staff are not subjects (404).
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, get_user_model, login, logout, update_session_auth_hash
+from django.contrib.auth.forms import SetPasswordForm
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from casework import access, selectors
+from casework.models import ConsentPurpose, Subject
+from casework.services import portal
+from casework.services.consent import (
+    ConsentError,
+    consent_withdraw,
+    reference_photo_add,
+    reference_photo_remove,
+    subject_consents_to,
+)
+from casework.services.receipts import consent_receipt_pdf
+from detection.services import EnrolmentError
+
+LINK_SENT = (
+    "If {email} is the address your caseworker has for you, a sign-in link is on its way. "
+    "It works for {minutes} minutes. Check your spam folder if it does not arrive."
+)
+PASSWORD_WRONG = "That e-mail address and password do not match. You can always sign in with an e-mail link instead."
+CHOOSE_A_PHOTO = "Choose a photo to add."
+# The backend the portal signs subjects in with: the link has already proved who they are.
+SIGN_IN_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+class LinkRequestForm(forms.Form):
+    email = forms.EmailField(label="Your e-mail address", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+
+class PasswordSignInForm(forms.Form):
+    email = forms.EmailField(label="Your e-mail address", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(label="Password",
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
+class PhotoForm(forms.Form):
+    photo = forms.ImageField(label="A clear photo of your face, alone in the picture")
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(label="Why (optional, helps us improve)", required=False, max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def subject_required(view):
+    """Sign-in first (to the portal's own page), then the subject: staff users get 404, not a portal."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect(f"{reverse('casework:portal_sign_in')}?next={request.path}")
+        subject = access.subject_for_user(request.user)
+        response = view(request, subject, *args, **kwargs)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    return wrapper
+
+
+def _portal_user_authenticate(request, email: str, password: str):
+    """A subject's user with this contact e-mail and password, through the configured auth backends
+    (so login lockout counts these attempts too)."""
+    for subject in Subject.objects.filter(contact_email__iexact=email.strip(), user__isnull=False).select_related("user"):
+        if subject.user.has_usable_password():
+            user = authenticate(request, username=subject.user.get_username(), password=password)
+            if user is not None:
+                return user
+    return None
+
+
+@access.public
+@never_cache
+@require_http_methods(["GET", "POST"])
+def portal_sign_in(request):
+    link_form = LinkRequestForm(request.POST if request.POST.get("method") == "link" else None)
+    password_form = PasswordSignInForm(request.POST if request.POST.get("method") == "password" else None)
+    if request.method == "POST" and link_form.is_bound and link_form.is_valid():
+        email = link_form.cleaned_data["email"]
+        portal.portal_links_send(
+            email=email, link_for=lambda token: request.build_absolute_uri(reverse("casework:portal_link", args=[token]))
+        )
+        messages.success(request, LINK_SENT.format(email=email, minutes=settings.PORTAL_LINK_MINUTES))
+        return redirect("casework:portal_sign_in")
+    if request.method == "POST" and password_form.is_bound and password_form.is_valid():
+        data = password_form.cleaned_data
+        user = _portal_user_authenticate(request, data["email"], data["password"])
+        if user is not None:
+            login(request, user)
+            return redirect("casework:portal_home")
+        messages.error(request, PASSWORD_WRONG)
+    return render(request, "portal/sign_in.html", {"link_form": link_form, "password_form": password_form})
+
+
+@access.public
+@never_cache
+@require_http_methods(["GET", "POST"])
+def portal_link(request, token: str):
+    """GET only shows a button: mail scanners open links, and must not use up the sign-in."""
+    try:
+        subject = portal.portal_link_check(token=token)
+    except portal.PortalError as exc:
+        messages.error(request, exc.reason)
+        return redirect("casework:portal_sign_in")
+    if request.method == "GET":
+        return render(request, "portal/link.html", {"subject": subject})
+    user = portal.subject_user_ensure(subject=subject)
+    login(request, user, backend=SIGN_IN_BACKEND)  # sets last_login: this link now stops working
+    return redirect("casework:portal_home")
+
+
+@access.public
+@require_POST
+def portal_sign_out(request):
+    logout(request)
+    messages.success(request, "You are signed out.")
+    return redirect("casework:portal_sign_in")
+
+
+@require_GET
+@subject_required
+def portal_home(request, subject: Subject):
+    consents = subject.consents.select_related("text").order_by("-granted_at")
+    cases = [(case, selectors.case_status_in_words(case)) for case in access.cases_for_subject(subject)]
+    context = {
+        "subject": subject,
+        "consents": [(c, [ConsentPurpose(p).label for p in c.purposes]) for c in consents],
+        "photos": subject.reference_photos.order_by("created_at"),
+        "can_add_photos": subject_consents_to(subject, ConsentPurpose.LIKENESS_MATCHING),
+        "photo_form": PhotoForm(),
+        "cases": cases,
+        "has_password": request.user.has_usable_password(),
+    }
+    return render(request, "portal/home.html", context)
+
+
+def _withdrawal_consequences(subject: Subject, consent) -> list[str]:
+    """What withdrawing this consent does, in the order the subject will notice it."""
+    others = subject.consents.filter(withdrawn_at__isnull=True).exclude(pk=consent.pk)
+    other_purposes = {p for c in others for p in c.purposes}
+    lines = []
+    if ConsentPurpose.LIKENESS_MATCHING in consent.purposes and ConsentPurpose.LIKENESS_MATCHING not in other_purposes:
+        lines.append("Your reference photos and the face data made from them are deleted now. "
+                     "We stop looking for your face in new reports and searches.")
+    if ConsentPurpose.HASH_MATCHING in consent.purposes and ConsentPurpose.HASH_MATCHING not in other_purposes:
+        lines.append("The fingerprints (hashes) of known images of you are deleted now, and we stop matching them.")
+    if ConsentPurpose.HASH_SHARING in consent.purposes and ConsentPurpose.HASH_SHARING not in other_purposes:
+        lines.append("We stop sharing those hashes with platforms. Hashes platforms already received stay with them.")
+    if lines:
+        lines.append("Possible matches waiting for a caseworker to check are deleted too.")
+    else:
+        lines.append("Another consent of yours still covers the same uses, so no data is deleted now.")
+    lines.append("Your open cases carry on: removal requests already sent stay with the sites they went to.")
+    lines.append("This cannot be undone here. To start again, you would give consent again with your caseworker.")
+    return lines
+
+
+@require_http_methods(["GET", "POST"])
+@subject_required
+def portal_consent_withdraw(request, subject: Subject, pk: int):
+    consent = access.consent_get_for_subject(subject, pk)
+    form = WithdrawForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            summary = consent_withdraw(consent=consent, by=request.user, reason=form.cleaned_data["reason"])
+        except ConsentError as exc:
+            messages.error(request, exc.reason)
+        else:
+            deleted = summary.reference_photos + summary.known_hashes
+            messages.success(request, f"Your consent is withdrawn. {deleted} stored item(s) about you were deleted.")
+        return redirect("casework:portal_home")
+    context = {"subject": subject, "consent": consent, "form": form,
+               "consequences": _withdrawal_consequences(subject, consent) if consent.is_active else []}
+    return render(request, "portal/consent_withdraw.html", context)
+
+
+@require_GET
+@subject_required
+def portal_consent_receipt(request, subject: Subject, pk: int):
+    consent = access.consent_get_for_subject(subject, pk)
+    response = HttpResponse(consent_receipt_pdf(consent=consent), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="consent-receipt-{consent.pk}.pdf"'
+    return response
+
+
+@require_POST
+@subject_required
+def portal_photo_add(request, subject: Subject):
+    form = PhotoForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors) or CHOOSE_A_PHOTO)
+        return redirect("casework:portal_home")
+    upload = form.cleaned_data["photo"]
+    try:
+        reference_photo_add(subject=subject, data=upload.read(), filename=upload.name, by=request.user)
+    except (ConsentError, EnrolmentError) as exc:
+        messages.error(request, exc.reason)
+    else:
+        messages.success(request, "Photo added. We will use it to look for images of you.")
+    return redirect("casework:portal_home")
+
+
+@require_POST
+@subject_required
+def portal_photo_remove(request, subject: Subject, pk: int):
+    photo = access.reference_photo_get_for_subject(subject, pk)
+    try:
+        reference_photo_remove(subject=subject, photo_id=photo.pk, by=request.user)
+    except EnrolmentError as exc:
+        messages.error(request, exc.reason)
+    else:
+        messages.success(request, "Photo removed, with the face data made from it.")
+    return redirect("casework:portal_home")
+
+
+@require_http_methods(["GET", "POST"])
+@subject_required
+def portal_password(request, subject: Subject):
+    user = get_user_model().objects.get(pk=request.user.pk)
+    form = SetPasswordForm(user, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        user = portal.subject_password_set(subject=subject, password=form.cleaned_data["new_password1"])
+        update_session_auth_hash(request, user)  # the password changed: keep this session signed in
+        messages.success(request, "Password set. You can now sign in with your e-mail address and this password.")
+        return redirect("casework:portal_home")
+    return render(request, "portal/password.html", {"subject": subject, "form": form})

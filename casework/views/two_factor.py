@@ -1,0 +1,58 @@
+"""Setting up and entering the staff second factor (TOTP)."""
+
+from __future__ import annotations
+
+import base64
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+from django_otp import login as otp_login
+from django_otp import match_token, user_has_device
+
+from casework.services.two_factor import WRONG_CODE, TwoFactorError, totp_device_confirm, totp_device_start
+
+
+def _next(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return "/"
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def two_factor_setup(request):
+    if user_has_device(request.user, confirmed=True):
+        return redirect(f"{redirect('two_factor_verify').url}?next={_next(request)}")
+    device = totp_device_start(user=request.user)
+    error = None
+    if request.method == "POST":
+        try:
+            device = totp_device_confirm(device=device, token=request.POST.get("token", ""), by=request.user)
+        except TwoFactorError as exc:
+            error = str(exc)
+        else:
+            otp_login(request, device)
+            return redirect(_next(request))
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return render(request, "registration/two_factor_setup.html", {
+        "secret": secret, "config_url": device.config_url, "error": error, "next": _next(request),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def two_factor_verify(request):
+    if not user_has_device(request.user, confirmed=True):
+        return redirect(f"{redirect('two_factor_setup').url}?next={_next(request)}")
+    error = None
+    if request.method == "POST":
+        device = match_token(request.user, request.POST.get("token", "").strip())
+        if device is None:
+            error = WRONG_CODE
+        else:
+            otp_login(request, device)
+            return redirect(_next(request))
+    return render(request, "registration/two_factor_verify.html", {"error": error, "next": _next(request)})
