@@ -77,7 +77,7 @@ def portal_links_send(*, email: str, link_for: Callable[[str], str]) -> int:
 def subject_user_ensure(*, subject: Subject):
     """The subject's portal user, made the first time they sign in."""
     with transaction.atomic():
-        locked = Subject.objects.select_for_update().select_related("user", "organization").get(pk=subject.pk)
+        locked = Subject.objects.select_for_update(of=("self",)).select_related("user", "organization").get(pk=subject.pk)
         if locked.user is not None:
             return locked.user
         user = get_user_model()(username=f"subject-{locked.pk}", email=locked.contact_email)
