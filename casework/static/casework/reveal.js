@@ -12,6 +12,8 @@ function show(figure, button, revealed) {
   image.classList.toggle("blurred", !revealed);
   image.alt = revealed ? label : `${label}, blurred`;
   button.textContent = revealed ? "Blur media again" : "Show media";
+  const caption = figure.querySelector("[data-reveal-state]");
+  if (caption) caption.textContent = revealed ? "Shown because you chose to look." : "Sensitive media is blurred.";
 }
 
 document.addEventListener("click", async (event) => {
