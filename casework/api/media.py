@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -87,7 +89,8 @@ class MediaSubmitApi(ApiView, APIView):
     )
     def post(self, request):
         has_file = "file" in request.FILES
-        if has_file == bool(request.data.get("url")):
+        # A JSON body may be any JSON value (a list, a string); only an object can carry "url".
+        if not isinstance(request.data, Mapping) or has_file == bool(request.data.get("url")):
             return Response({"detail": URL_OR_FILE}, status=status.HTTP_400_BAD_REQUEST)
         serializer_class = MediaSubmitUploadInputSerializer if has_file else MediaSubmitUrlInputSerializer
         serializer = serializer_class(data=request.data)
