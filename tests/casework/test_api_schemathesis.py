@@ -12,6 +12,8 @@ import socket
 import pytest
 import schemathesis
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -26,6 +28,18 @@ from config.wsgi import application
 # "localhost". Loaded at import time, so the per-operation tests exist when pytest collects them.
 with override_settings(ALLOWED_HOSTS=["localhost"]):
     schema = schemathesis.openapi.from_wsgi("/api/schema/", application).include(path_regex=r"^/api/v1/")
+
+
+@pytest.fixture(autouse=True)
+def same_database_connection():
+    """Keep the test's connection across the in-process requests, as Django's test client does:
+    the WSGI handler would otherwise close it after each request (and with it the test transaction,
+    on PostgreSQL)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
