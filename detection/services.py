@@ -189,7 +189,7 @@ def media_ingest(
     Over-limit files become a failed item with the reason: nothing is lost silently.
     """
     sha256 = hashes.sha256_hex(data)
-    existing = MediaItem.objects.filter(sha256=sha256, source_url=source_url).first()
+    existing = _capture_existing(sha256, source_url)
     if existing is not None:
         return existing
     item = MediaItem(
@@ -207,11 +207,20 @@ def media_ingest(
         item.failure_reason = exc.reason
     else:
         item.file = _store("media_items", data, sha256, original_name)
+    return _capture_save(item)
+
+
+def _capture_existing(sha256: str, source_url: str) -> MediaItem | None:
+    """The same bytes from the same place are one capture (the model's unique constraint)."""
+    return MediaItem.objects.filter(sha256=sha256, source_url=source_url).first()
+
+
+def _capture_save(item: MediaItem) -> MediaItem:
     try:
         with transaction.atomic():
             item.save()
     except IntegrityError:  # a concurrent ingest of the same capture won the race
-        return MediaItem.objects.get(sha256=sha256, source_url=source_url)
+        return MediaItem.objects.get(sha256=item.sha256, source_url=item.source_url)
     return item
 
 
@@ -445,10 +454,10 @@ def _media_ingest_fetched(fetched: fetching.Fetched, *, source: str, page_url: s
 def media_record_failure(*, source: str, source_url: str, page_url: str = "", reason: str) -> MediaItem:
     """Keep a media file that could not be fetched as a failed item, with the reason."""
     empty = hashes.sha256_hex(b"")
-    existing = MediaItem.objects.filter(sha256=empty, source_url=source_url).first()
+    existing = _capture_existing(empty, source_url)
     if existing is not None:
         return existing
-    item = MediaItem(
+    return _capture_save(MediaItem(
         source=source,
         source_url=source_url,
         page_url=page_url,
@@ -458,13 +467,7 @@ def media_record_failure(*, source: str, source_url: str, page_url: str = "", re
         size=0,
         status=MediaItem.Status.FAILED,
         failure_reason=reason,
-    )
-    try:
-        with transaction.atomic():
-            item.save()
-    except IntegrityError:  # a concurrent attempt recorded the same failure
-        return MediaItem.objects.get(sha256=empty, source_url=source_url)
-    return item
+    ))
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from detection.engine.indicators.base import IMAGE, VIDEO, CombiningIndicator, IndicatorResult, MediaContext, \
-    register
+from detection.engine.indicators.base import IMAGE, VIDEO, CombiningIndicator, IndicatorResult, MediaContext, register
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
 FORMAT = 1

@@ -20,8 +20,14 @@ from __future__ import annotations
 import numpy as np
 
 from detection.engine.indicators.base import VIDEO, Indicator, MediaContext, register
-from detection.engine.indicators.face_views import CORE_MARGIN, FLICKER_SIGMA, RING_INNER, RING_OUTER, \
-    FaceTrackViews
+from detection.engine.indicators.face_views import (
+    CORE_MARGIN,
+    FLICKER_SIGMA,
+    RING_INNER,
+    RING_OUTER,
+    FaceTrackViews,
+    measured_tracks,
+)
 
 FLOOR = 0.5  # grey levels added to both sides of the ratio: 8-bit quantisation
 MIN_WINDOWS = 3  # three-frame windows per track
@@ -64,11 +70,10 @@ class FaceTemporalFlicker(Indicator):
 
     def measure(self, context: MediaContext):
         video = context.video_faces()
-        tracks = [measured for track in video.tracks if (measured := track_flicker(track)) is not None]
-        if not tracks:
+        measured = measured_tracks(video, track_flicker, "median_log2_ratio")
+        if measured is None:
             return self.not_applicable(NO_TRACK, video=video.summary())
-        worst = max(tracks, key=lambda track: track["median_log2_ratio"])
-        which = f"followed from {worst['seen_s'][0]:.1f} s to {worst['seen_s'][1]:.1f} s"
+        tracks, worst, which = measured
         evidence = {"tracks": tracks, "video": video.summary(),
                     "regions": {"core": f"box less {CORE_MARGIN:.0%} per side",
                                 "ring": f"box grown by {RING_INNER:.0%} to {RING_OUTER:.0%} per side",

@@ -37,8 +37,13 @@ import numpy as np
 from detection.engine import faces
 from detection.engine.faces import Box, DetectionPolicy
 from detection.engine.video.opening import VideoLimits, VideoSource, open_video
-from detection.engine.video.sampling import CHANGE_CHECK_FPS, DEFAULT_SAMPLE_FPS, SCENE_CHANGE, frame_signature, \
-    signature_change
+from detection.engine.video.sampling import (
+    CHANGE_CHECK_FPS,
+    DEFAULT_SAMPLE_FPS,
+    SCENE_CHANGE,
+    frame_signature,
+    signature_change,
+)
 from detection.engine.video.tracking import associate
 
 ANCHOR_INTERVAL_S = 1.0 / DEFAULT_SAMPLE_FPS
@@ -371,3 +376,13 @@ def anchor_faces(bgr: np.ndarray) -> list[Box]:
                  bottom=min(height, round(b.bottom / scale)), left=max(0, round(b.left / scale))) for b in found]
     boxes.sort(key=lambda box: box.width * box.height, reverse=True)
     return boxes[:MAX_FACES_PER_ANCHOR]
+
+
+def measured_tracks(video, measure, key: str) -> tuple[list[dict], dict, str] | None:
+    """Each followed face measured by ``measure`` (None when it cannot be), the worst by ``key``,
+    and words saying when that face was seen; None when no face could be measured."""
+    tracks = [measured for track in video.tracks if (measured := measure(track)) is not None]
+    if not tracks:
+        return None
+    worst = max(tracks, key=lambda track: track[key])
+    return tracks, worst, f"followed from {worst['seen_s'][0]:.1f} s to {worst['seen_s'][1]:.1f} s"

@@ -22,7 +22,7 @@ import tempfile
 import numpy as np
 
 from detection.engine.indicators.base import VIDEO, Indicator, MediaContext, register
-from detection.engine.indicators.face_views import MAX_IDENTITY_PAIRS, FaceTrackViews
+from detection.engine.indicators.face_views import MAX_IDENTITY_PAIRS, FaceTrackViews, measured_tracks
 
 REENCODE_FLOOR = 0.078  # median embedding distance, same frame, before and after re-encoding
 REENCODE_FLOOR_HIGH = 0.102  # its 95th percentile
@@ -66,11 +66,10 @@ class IdentityFlicker(Indicator):
 
     def measure(self, context: MediaContext):
         video = context.video_faces()
-        tracks = [measured for track in video.tracks if (measured := track_identity(track)) is not None]
-        if not tracks:
+        measured = measured_tracks(video, track_identity, "median_jump")
+        if measured is None:
             return self.not_applicable(NO_TRACK, video=video.summary())
-        worst = max(tracks, key=lambda track: track["median_jump"])
-        which = f"followed from {worst['seen_s'][0]:.1f} s to {worst['seen_s'][1]:.1f} s"
+        tracks, worst, which = measured
         evidence = {"tracks": tracks, "video": video.summary(),
                     "noise_floor": {"median": REENCODE_FLOOR, "p95": REENCODE_FLOOR_HIGH,
                                     "measured_on": "ffpp_original_519.mp4 re-encoded with mp4v (37 dB)"},
