@@ -17,12 +17,31 @@ REVIEWERS = {Role.CASEWORKER, Role.ADMIN}
 NOTICE_ISSUERS = {Role.LEGAL, Role.ADMIN}
 STAFF = {Role.CASEWORKER, Role.LEGAL, Role.ADMIN}  # case triage and notes: everyone who works the case
 ROLE_REQUIRED = "Your role in this organisation does not allow this."
+NOT_STAFF = "These pages are for the staff of an organisation using Reclaim."
 
 
 def organization_ids(user) -> list[int]:
     if not user.is_authenticated:
         return []
     return list(Membership.objects.filter(user=user).values_list("organization_id", flat=True))
+
+
+def staff_organization_ids(user) -> list[int]:
+    """The organisations of a member of staff, for pages about all of their work (desk, queue, lists).
+    Anyone else signed in (a subject, the platform operator without a membership) is refused (403)."""
+    found = organization_ids(user)
+    if not found:
+        raise PermissionDenied(NOT_STAFF)
+    return found
+
+
+def is_staff(user) -> bool:
+    """Works for an organisation, or runs the platform (Django's admin): who needs a second factor."""
+    if not user.is_authenticated:
+        return False
+    if getattr(user, "_reclaim_is_staff", None) is None:
+        user._reclaim_is_staff = user.is_staff or Membership.objects.filter(user=user).exists()
+    return user._reclaim_is_staff
 
 
 def role_in(user, organization_id: int) -> str | None:

@@ -9,21 +9,12 @@ from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve
 
-from casework.models import Membership
+from casework.access import is_staff
 
 TWO_FACTOR_REQUIRED = "Staff accounts must sign in with a code from their authenticator app."
 # Reachable before the second factor: signing in and out, setting up and entering the code, and the
-# pages meant for people without an account (namespaces of the public report and subject pages).
+# pages meant for anyone (views marked with casework.access.public: the report form, portal sign-in).
 EXEMPT_URL_NAMES = {"login", "logout", "two_factor_setup", "two_factor_verify"}
-EXEMPT_NAMESPACES = {"public", "report", "portal"}
-
-
-def is_staff(user) -> bool:
-    if not user.is_authenticated:
-        return False
-    if getattr(user, "_reclaim_is_staff", None) is None:
-        user._reclaim_is_staff = user.is_staff or Membership.objects.filter(user=user).exists()
-    return user._reclaim_is_staff
 
 
 def _exempt(request) -> bool:
@@ -33,7 +24,7 @@ def _exempt(request) -> bool:
         match = resolve(request.path_info)
     except Resolver404:
         return True  # a 404 reveals nothing
-    return match.url_name in EXEMPT_URL_NAMES or bool(set(match.namespaces) & EXEMPT_NAMESPACES)
+    return match.url_name in EXEMPT_URL_NAMES or getattr(match.func, "public_page", False)
 
 
 class StaffTwoFactorMiddleware:

@@ -40,7 +40,7 @@ def staff_sign_in_with_second_factor(monkeypatch):
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from casework.middleware import is_staff
+    from casework.access import is_staff
 
     original = Client.force_login
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
@@ -16,27 +15,18 @@ from casework.models import Case
 from casework.services.reveals import RevealError, media_reveal
 from detection.engine import svgplot
 
-NOT_STAFF = "These pages are for the staff of an organisation using Reclaim."
-
-
-def _staff_orgs(user) -> list[int]:
-    orgs = access.organization_ids(user)
-    if not orgs:
-        raise PermissionDenied(NOT_STAFF)
-    return orgs
-
 
 @require_GET
 @login_required
 def dashboard(request):
-    _staff_orgs(request.user)
+    access.staff_organization_ids(request.user)
     return render(request, "casework/desk.html", {"desk": selectors.desk_for_user(request.user)})
 
 
 @require_GET
 @login_required
 def case_list(request):
-    orgs = _staff_orgs(request.user)
+    orgs = access.staff_organization_ids(request.user)
     filters = {key: request.GET.get(key, "") for key in ("status", "priority", "tag", "assignee", "text")}
     page = Paginator(selectors.cases_search(request.user, **filters), 50).get_page(request.GET.get("page"))
     assignees = get_user_model().objects.filter(memberships__organization_id__in=orgs).distinct().order_by("username")
@@ -51,7 +41,7 @@ def case_list(request):
 @require_GET
 @login_required
 def metrics(request):
-    _staff_orgs(request.user)
+    access.staff_organization_ids(request.user)
     data = selectors.metrics_for_user(request.user)
     charts = {}
     if data.hours_to_removal:

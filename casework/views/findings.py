@@ -19,13 +19,8 @@ from casework.views.files import private_file
 
 @require_GET
 @login_required
-def home(request):
-    return redirect("casework:review_queue")
-
-
-@require_GET
-@login_required
 def review_queue(request):
+    access.staff_organization_ids(request.user)
     entries = selectors.review_queue(request.user)
     return render(request, "casework/review_queue.html", {"entries": entries})
 

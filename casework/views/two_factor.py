@@ -5,13 +5,21 @@ from __future__ import annotations
 import base64
 
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 
+from casework import access
 from casework.services.two_factor import WRONG_CODE, TwoFactorError, totp_device_confirm, totp_device_start
+
+
+def _staff_only(user) -> None:
+    """The second factor guards staff accounts; a subject's portal account has no such page."""
+    if not access.is_staff(user):
+        raise Http404("No such page.")
 
 
 def _next(request) -> str:
@@ -24,6 +32,7 @@ def _next(request) -> str:
 @require_http_methods(["GET", "POST"])
 @login_required
 def two_factor_setup(request):
+    _staff_only(request.user)
     if user_has_device(request.user, confirmed=True):
         return redirect(f"{redirect('two_factor_verify').url}?next={_next(request)}")
     device = totp_device_start(user=request.user)
@@ -45,6 +54,7 @@ def two_factor_setup(request):
 @require_http_methods(["GET", "POST"])
 @login_required
 def two_factor_verify(request):
+    _staff_only(request.user)
     if not user_has_device(request.user, confirmed=True):
         return redirect(f"{redirect('two_factor_setup').url}?next={_next(request)}")
     error = None

@@ -1,14 +1,18 @@
-"""Fixtures shared by the casework tests: takedown requests, an admin, and a real Celery worker."""
+"""Fixtures shared by the casework tests: takedown requests, an admin, one object of every kind along the
+thin path, and a real Celery worker."""
 
 import os
 
 import pytest
 
 from casework.models import Regime, Role, TakedownRequest
-from casework.services.cases import case_open, takedown_request_create
+from casework.services.cases import case_open, finding_confirm, takedown_request_create
 from casework.services.consent import subject_create
+from casework.services.notices import NoticeDraft, notice_generate
 from config.celery import app as celery_app
 from tests import factories
+from tests.casework.test_thin_path import NOTICE, URL
+from tests.detection.test_scan import scan
 
 BROKER = os.environ.get("CELERY_BROKER_URL")
 TARGET_URL = "https://video.example.com/watch/abc123"
@@ -30,6 +34,20 @@ def new_request(org, caseworker):
                                        by=assignee or caseworker)
 
     return make
+
+
+@pytest.fixture
+def path_objects(astronaut_subject, images, caseworker, legal):
+    """A finding of the astronaut subject, confirmed into a case and a takedown request with a notice,
+    the subject's consent, and a public report: what the access tests need in one organisation."""
+    finding = scan(images["reported-astronaut.jpg"], url=URL).findings.get()
+    case, takedown = finding_confirm(finding=finding, by=caseworker, platform="P", target_url=URL,
+                                     regime=Regime.TAKE_IT_DOWN)
+    notice = notice_generate(request=takedown, draft=NoticeDraft(**NOTICE), by=legal)
+    consent = astronaut_subject.consents.get()
+    report = factories.ReportFactory(organization=astronaut_subject.organization)
+    return {"finding": finding, "case": case, "takedown": takedown, "notice": notice, "consent": consent,
+            "report": report}
 
 
 @pytest.fixture

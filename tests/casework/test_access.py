@@ -1,27 +1,11 @@
 """Every page of the thin path refuses anonymous users and hides other organisations' data."""
 
-import pytest
 from django.urls import reverse
 
-from casework.models import Case, CaseNote, Notice, Regime, TakedownRequest
-from casework.services.cases import finding_confirm
-from casework.services.notices import NoticeDraft, notice_generate
+from casework.models import Case, CaseNote, Notice, TakedownRequest
 from detection.models import FindingSuppression
-from tests import factories
-from tests.casework.test_thin_path import NOTICE, URL
+from tests.casework.test_thin_path import NOTICE
 from tests.detection.test_scan import scan
-
-
-@pytest.fixture
-def path_objects(astronaut_subject, images, caseworker, legal):
-    finding = scan(images["reported-astronaut.jpg"], url=URL).findings.get()
-    case, takedown = finding_confirm(finding=finding, by=caseworker, platform="P", target_url=URL,
-                                     regime=Regime.TAKE_IT_DOWN)
-    notice = notice_generate(request=takedown, draft=NoticeDraft(**NOTICE), by=legal)
-    consent = astronaut_subject.consents.get()
-    report = factories.ReportFactory(organization=astronaut_subject.organization)
-    return {"finding": finding, "case": case, "takedown": takedown, "notice": notice, "consent": consent,
-            "report": report}
 
 
 def pages(objects):
@@ -138,10 +122,6 @@ def test_notices_are_sent_by_legal_staff_and_evidence_exported_by_any_staff(clie
 
 # --- The public report form and the subject portal -----------------------------------------------
 
-PUBLIC_PAGES = {"public_report", "public_report_review", "public_report_status", "public_report_add",
-                "public_report_leave", "portal_sign_in", "portal_link", "portal_sign_out"}
-
-
 def portal_pages(consent, photo):
     return [
         ("get", reverse("casework:portal_home")),
@@ -153,13 +133,6 @@ def portal_pages(consent, photo):
         ("post", reverse("casework:portal_photo_add")),
         ("post", reverse("casework:portal_photo_remove", args=[photo.pk])),
     ]
-
-
-def test_exactly_the_report_form_and_portal_sign_in_are_marked_public():
-    from casework.urls import urlpatterns
-
-    marked = {p.name for p in urlpatterns if getattr(p.callback, "public_page", False)}
-    assert marked == PUBLIC_PAGES
 
 
 def test_public_pages_answer_anonymous_users(client, org, settings):

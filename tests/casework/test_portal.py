@@ -12,6 +12,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from casework.access import NOT_STAFF
 from casework.models import AuditEvent, Consent, ConsentMethod, ConsentPurpose, Regime
 from casework.services import portal as portal_services
 from casework.services.cases import case_open, takedown_request_create
@@ -215,7 +216,8 @@ def test_staff_pages_refuse_a_subject_user(client, subject, caseworker):
                 reverse("casework:consent_receipt", args=[subject.consents.get().pk]),
                 reverse("casework:report_detail", args=[report.pk])):
         assert client.get(url).status_code == 404, url
-    assert "Nothing to review" in client.get(reverse("casework:review_queue")).content.decode()
+    refused = client.get(reverse("casework:review_queue"))
+    assert refused.status_code == 403 and NOT_STAFF in refused.content.decode()
 
 
 def test_staff_and_anonymous_users_have_no_portal(client, caseworker, subject):

@@ -1,5 +1,5 @@
-"""The security baseline: every URL refuses an anonymous visitor unless it is meant to be public,
-staff need a second factor, repeated wrong passwords lock the login, and no page runs inline script."""
+"""The security baseline: staff need a second factor, repeated wrong passwords lock the login, and no
+page runs inline script. Who may use each route is tests/casework/test_route_access.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.test import override_settings
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -16,64 +16,6 @@ from casework.middleware import TWO_FACTOR_REQUIRED
 from casework.models import AuditEvent
 from casework.services.two_factor import WRONG_CODE
 from tests.conftest import REPO
-
-# Meant for people without an account: signing in, the public report form and its status pages
-# (names under a `public` or `report` namespace), and the API description partners read first.
-PUBLIC_NAMES = {"login", "logout", "admin:login", "admin:logout", "api_schema", "api_docs"}
-# Matched against the name without its namespace; the subject portal's sign-in, sign-in link and
-# sign-out are how a subject gets in (and out) without a staff account.
-PUBLIC_PREFIXES = ("public_", "report_", "portal_sign_in", "portal_link", "portal_sign_out")
-SIGN_IN_PAGES = ("login", "sign-in")
-# A refusal: a redirect to a sign-in page, or a status that gives nothing away.
-REFUSED = {401, 403, 404, 405}
-_ROUTE_PARAM = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
-_REGEX_GROUP = re.compile(r"\(\?P<(?P<name>\w+)>[^)]*\)")
-SAMPLES = {"int": "1", "str": "x", "slug": "x", "uuid": "00000000-0000-0000-0000-000000000001", "path": "x/y"}
-
-
-def _route(pattern) -> str:
-    text = str(pattern.pattern)
-    if hasattr(pattern.pattern, "_route"):
-        return _ROUTE_PARAM.sub(lambda m: SAMPLES.get(m["converter"] or "str", "1"), text)
-    text = _REGEX_GROUP.sub("1", text)
-    return text.lstrip("^").replace("\\Z", "").replace("$", "").replace("\\", "")
-
-
-def every_url(resolver=None, prefix="", namespace=""):
-    """(qualified name, sample path) for every URL pattern of the project, includes walked."""
-    resolver = resolver or get_resolver()
-    for pattern in resolver.url_patterns:
-        if isinstance(pattern, URLResolver):
-            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
-            yield from every_url(pattern, prefix + _route(pattern), inner)
-        elif isinstance(pattern, URLPattern):
-            yield f"{namespace}{pattern.name or ''}", "/" + prefix + _route(pattern)
-
-
-def _is_public(name: str) -> bool:
-    return name in PUBLIC_NAMES or name.rsplit(":", 1)[-1].startswith(PUBLIC_PREFIXES) or name.startswith("public:")
-
-
-URLS = sorted(set(every_url()))
-
-
-def test_the_walk_finds_the_project_urls():
-    names = {name for name, _ in URLS}
-    assert {"login", "casework:review_queue", "casework:case_detail", "admin:index"} <= names
-    assert len(URLS) > 50
-
-
-@pytest.mark.parametrize(("name", "path"), [u for u in URLS if not _is_public(u[0])], ids=lambda v: v)
-@pytest.mark.django_db
-def test_every_url_refuses_an_anonymous_visitor(client, name, path):
-    for method in (client.get, client.post):
-        response = method(path)
-        if response.status_code == 302:
-            assert any(page in response["Location"] for page in SIGN_IN_PAGES), (name, path, response["Location"])
-        else:
-            assert response.status_code in REFUSED, (name, path, method.__name__, response.status_code)
-        if path.startswith("/api/") and response.status_code != 404:
-            assert response.status_code in {401, 403, 405}, (name, path, response.status_code)
 
 
 def test_staff_without_a_second_factor_are_sent_to_set_one_up(client, caseworker):
