@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from django.db.models import Exists, ExpressionWrapper, F, FloatField, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, ExpressionWrapper, F, FloatField, OuterRef, Q, QuerySet
 from django.db.models.functions import NullIf, TruncDate
 
 from casework import access
@@ -307,6 +307,7 @@ class DeadlineEntry:
 @dataclass(frozen=True)
 class Desk:
     review_count: int
+    new_reports: int
     at_risk: list[DeadlineEntry]
     breached: list[DeadlineEntry]
     my_cases: list[Case]
@@ -342,8 +343,19 @@ def desk_for_user(user, *, now=None) -> Desk:
     )
     return Desk(
         review_count=findings_for_user(user).filter(status=Finding.Status.PENDING).count(),
+        new_reports=Report.objects.filter(organization_id__in=orgs, status=Report.Status.RECEIVED).count(),
         at_risk=at_risk, breached=breached, my_cases=my_cases,
     )
+
+
+def reports_search(user, *, status: str = "") -> QuerySet[Report]:
+    """The user's organisations' public reports, newest first, with how many files and cases each has."""
+    reports = Report.objects.filter(organization_id__in=access.organization_ids(user))
+    if status:
+        reports = reports.filter(status=status)
+    return reports.annotate(
+        file_count=Count("media_items", distinct=True), case_count=Count("cases", distinct=True)
+    ).order_by("-created_at", "-id")
 
 
 def cases_search(user, *, status: str = "", priority: str = "", tag: str = "", assignee: str = "",

@@ -32,6 +32,7 @@ urlpatterns = [
     path("cases/<int:pk>/triage", cases_triage.case_triage, name="case_triage"),
     path("cases/<int:pk>/notes", cases_triage.case_note_create, name="case_note_create"),
     path("cases/<int:pk>/status", cases_triage.case_status, name="case_status"),
+    path("reports/", desk.report_list, name="report_list"),
     path("reports/<int:pk>/", cases_triage.report_detail, name="report_detail"),
     path("reports/<int:pk>/case", cases_triage.report_case_open, name="report_case_open"),
     path("cases/<int:pk>/minor", cases.case_minor_record_view, name="case_minor_record"),

@@ -11,7 +11,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from casework import access, selectors
-from casework.models import Case
+from casework.models import Case, Report
 from casework.services.reveals import RevealError, media_reveal
 from detection.engine import svgplot
 
@@ -35,6 +35,21 @@ def case_list(request):
     return render(request, "casework/case_list.html", {
         "page": page, "filters": filters, "statuses": Case.Status.choices, "priorities": Case.Priority.choices,
         "assignees": assignees, "query": query.urlencode(),
+    })
+
+
+@require_GET
+@login_required
+def report_list(request):
+    """Reports from the public form: how caseworkers learn of them (the desk counts the new ones)."""
+    access.staff_organization_ids(request.user)
+    status = request.GET.get("status", "")
+    if status not in Report.Status.values:
+        status = ""
+    page = Paginator(selectors.reports_search(request.user, status=status), 50).get_page(request.GET.get("page"))
+    return render(request, "casework/report_list.html", {
+        "page": page, "status": status, "statuses": Report.Status.choices,
+        "query": f"status={status}" if status else "",
     })
 
 

@@ -2,13 +2,14 @@
 the audited reveal of sensitive media."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
 
-from casework.models import AuditEvent, Case, Regime
-from casework.selectors import cases_search, metrics_for_user
-from casework.services.cases import case_open, takedown_request_create
+from casework.models import AuditEvent, Case, Regime, Report
+from casework.selectors import cases_search, metrics_for_user, reports_search
+from casework.services.cases import case_open, case_open_from_report, takedown_request_create
 from casework.services.consent import subject_create
 from casework.services.reveals import UNKNOWN_MEDIA
 from casework.services.takedowns import takedown_transition
@@ -59,6 +60,33 @@ def test_the_desk_is_for_staff_only(client, db):
     client.force_login(factories.UserFactory())
     response = client.get(reverse("casework:home"))
     assert response.status_code == 403
+
+
+def test_new_public_reports_are_counted_on_the_desk_and_listed_newest_first(client, org, other_org, caseworker):
+    older = factories.ReportFactory(organization=org)
+    newer = factories.ReportFactory(organization=org, depicts_minor=True)
+    taken = factories.ReportFactory(organization=org, status=Report.Status.IN_REVIEW)
+    theirs = factories.ReportFactory(organization=other_org)
+    client.force_login(caseworker)
+    desk = client.get(reverse("casework:home")).content.decode()
+    assert re.search(r'class="count">2</strong>\s*new reports from the public', desk)
+
+    page = client.get(reverse("casework:report_list")).content.decode()
+    assert page.index(taken.reference) < page.index(newer.reference) < page.index(older.reference)
+    assert theirs.reference not in page and "3 reports." in page
+    assert page.count("under 18") == 1 and "2 URLs,\n        0 files" in page
+    received = client.get(reverse("casework:report_list"), {"status": Report.Status.RECEIVED}).content.decode()
+    assert older.reference in received and taken.reference not in received
+    # An unknown status is ignored rather than answered with an error or an empty list.
+    assert taken.reference in client.get(reverse("casework:report_list"), {"status": "bogus"}).content.decode()
+
+
+def test_a_report_lists_its_cases_and_files(caseworker, org, images):
+    report = factories.ReportFactory(organization=org)
+    report.media_items.add(scan(images["reported-coffee.jpg"]))
+    case_open_from_report(report=report, by=caseworker)
+    [listed] = reports_search(caseworker)
+    assert (listed.file_count, listed.case_count) == (1, 1)
 
 
 @pytest.fixture

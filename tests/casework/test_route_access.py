@@ -76,6 +76,7 @@ RULES: dict[str, Rule] = {
     "casework:case_media_upload": Rule(REVIEWERS, "case"),
     "casework:case_evidence": Rule(STAFF, "case"),
     "casework:case_evidence_export": Rule(STAFF, "case"),
+    "casework:report_list": Rule(STAFF),
     "casework:report_detail": Rule(STAFF, "report"),
     "casework:report_case_open": Rule(REVIEWERS, "report"),
     "casework:consent_receipt": Rule(STAFF, "consent"),

@@ -99,3 +99,28 @@ INLINE = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|\sstyle\s*=|<s
 def test_no_template_has_inline_script_or_style(template: Path):
     found = INLINE.findall(template.read_text())
     assert not found, found
+
+
+def test_the_setup_page_shows_the_key_as_a_qr_code_an_app_can_scan(client, caseworker):
+    client.force_login(caseworker, otp=False)
+    page = client.get(reverse("two_factor_setup")).content.decode()
+    device = TOTPDevice.objects.get(user=caseworker, confirmed=False)
+    assert _qr_decode(page) == device.config_url
+
+
+def _qr_decode(page: str) -> str:
+    """Rasterise the page's SVG QR code (one square path per module) and read it with OpenCV."""
+    import cv2
+    import numpy as np
+
+    svg = re.search(r"<svg.*?</svg>", page, re.DOTALL).group(0)
+    squares = [tuple(map(float, m)) for m in re.findall(r"M([\d.]+),([\d.]+)H([\d.]+)V[\d.]+H[\d.]+z", svg)]
+    side = squares[0][2] - squares[0][0]
+    modules = {(round(y / side), round(x / side)) for x, y, _ in squares}
+    size = max(max(row, col) for row, col in modules) + 5  # with a quiet zone beyond the border
+    grid = np.full((size, size), 255, np.uint8)
+    for row, col in modules:
+        grid[row, col] = 0
+    image = cv2.resize(grid, (size * 8, size * 8), interpolation=cv2.INTER_NEAREST)
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    return text
