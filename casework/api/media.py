@@ -62,6 +62,11 @@ class MediaItemOutputSerializer(serializers.Serializer):
     processed_at = serializers.DateTimeField(allow_null=True)
 
 
+class FindingFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Finding.Status.choices, required=False)
+    kind = serializers.ChoiceField(choices=Finding.Kind.choices, required=False)
+
+
 class FindingOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=Finding.Kind.choices)
@@ -125,16 +130,20 @@ class MediaItemDetailApi(ApiView, APIView):
 
 class MediaItemFindingsApi(ApiView, APIView):
     pagination_class = ApiPagination
+
     @extend_schema(
         operation_id="media_item_findings_list",
         summary="Findings in a media item of the caller's own subjects (never another organisation's)",
+        parameters=[FindingFilterSerializer],
         responses={200: FindingOutputSerializer(many=True), 404: OpenApiResponse(ErrorSerializer)},
         tags=["media"],
     )
     def get(self, request, pk: int):
         item = media_item_get_for_request(request, pk)
+        filters = FindingFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
         findings = Finding.objects.filter(
-            media_item=item, subject__organization_id__in=api_organization_ids(request)
+            media_item=item, subject__organization_id__in=api_organization_ids(request), **filters.validated_data
         ).order_by("id")
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(findings, request, view=self)

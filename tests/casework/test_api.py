@@ -333,6 +333,24 @@ def test_findings_are_only_the_organisations_own_subjects(client, issued, other_
     assert [f["id"] for f in other["results"]] == [theirs.pk]
 
 
+def test_findings_are_filtered_by_status_and_kind(client, issued, org):
+    item_id = submit_upload(client, issued).json()["media_items"][0]
+    item = MediaItem.objects.get(pk=item_id)
+    pending = hash_finding(subject_create(organization=org, display_name="A"), item)
+    rejected = hash_finding(subject_create(organization=org, display_name="B"), item)
+    Finding.objects.filter(pk=rejected.pk).update(status=Finding.Status.REJECTED)
+    url = reverse("api:media_item_findings", args=[item_id])
+
+    def ids(**query):
+        return [f["id"] for f in client.get(url, query, **auth(issued)).json()["results"]]
+
+    assert ids() == [pending.pk, rejected.pk]
+    assert ids(status="rejected") == [rejected.pk] and ids(status="pending", kind="hash") == [pending.pk]
+    assert ids(kind="likeness") == []
+    bad = client.get(url, {"status": "maybe"}, **auth(issued))
+    assert bad.status_code == 400 and "status" in bad.json()
+
+
 # --- Throttling -----------------------------------------------------------------------------------
 
 def test_requests_over_the_rate_are_throttled(client, issued, settings):
