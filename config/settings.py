@@ -35,18 +35,19 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production-0123456789"
 
-# Reference photos and face templates are encrypted at rest (detection.encryption; README,
-# "Encryption at rest"). FIELD_ENCRYPTION_KEYS=new,old during a rotation; FIELD_ENCRYPTION_KEY for one
-# key; either may come from *_FILE. Without one, DEBUG derives a development key from SECRET_KEY.
+# Reference photos, face templates and media item files are encrypted at rest (detection.encryption;
+# README, "Encryption at rest"). FIELD_ENCRYPTION_KEYS=new,old during a rotation; FIELD_ENCRYPTION_KEY
+# for one key; either may come from *_FILE. Without one, DEBUG derives a development key from SECRET_KEY.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", []) or [
     key for key in [env_str("FIELD_ENCRYPTION_KEY")] if key
 ]
 if not FIELD_ENCRYPTION_KEYS:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "FIELD_ENCRYPTION_KEY is required when DEBUG is off: it encrypts reference photos and face "
-            "templates. Generate one with `python -c 'from cryptography.fernet import Fernet; "
-            "print(Fernet.generate_key().decode())'` and keep it apart from database backups."
+            "FIELD_ENCRYPTION_KEY is required when DEBUG is off: it encrypts reference photos, face "
+            "templates and media item files. Generate one with "
+            "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'` "
+            "and keep it apart from database and media backups."
         )
     import base64
     import hashlib

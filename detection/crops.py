@@ -13,6 +13,7 @@ from PIL import Image
 
 from detection.encryption import EncryptionError, data_decrypt
 from detection.engine.media import MediaError, decode_image
+from detection.media_files import media_item_read
 from detection.models import FaceTemplate, Finding, MediaItem
 from detection.services import media_limits
 
@@ -58,10 +59,13 @@ def finding_probe_crop(finding: Finding) -> bytes | None:
     """The face found in the media item. None for videos (the box belongs to one frame), a finding
     without a face (a known-image hash) or a file no longer stored (a minor's case)."""
     item = finding.media_item
-    if not finding.face_box or item.kind != MediaItem.Kind.IMAGE:
+    if not finding.face_box or item.kind != MediaItem.Kind.IMAGE or not item.file:
         return None
-    data = _read(item.file)
-    return face_crop_jpeg(data, finding.face_box) if data else None
+    try:
+        data = media_item_read(item)
+    except (FileNotFoundError, EncryptionError):
+        return None
+    return face_crop_jpeg(data, finding.face_box)
 
 
 def finding_reference_crop(finding: Finding) -> bytes | None:

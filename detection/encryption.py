@@ -1,9 +1,16 @@
-"""Biometric data at rest: reference photo files and face-template embeddings are Fernet tokens
-(AES-128-CBC with HMAC-SHA256), keyed from ``FIELD_ENCRYPTION_KEYS`` (README, "Encryption at rest").
+"""Data at rest that shows a face: reference photo files, face-template embeddings and media item
+files (the reported, uploaded and crawled images and videos, ``detection.media_files``) are Fernet
+tokens (AES-128-CBC with HMAC-SHA256), keyed from ``FIELD_ENCRYPTION_KEYS`` (README, "Encryption at
+rest").
 
 The first key encrypts; every key decrypts, so a new key can be put in front of the old one and
-``manage.py rotate_encryption_keys`` re-encrypts every row and file before the old key is dropped.
-A database dump or a copied media folder alone then reveals no face.
+``manage.py rotate_encryption_keys`` re-encrypts every row and file before the old key is dropped; it
+also encrypts media item files stored before they were encrypted, which are read as they are until
+then. A database dump or a copied media folder alone then reveals no face.
+
+Not encrypted: notice PDFs and consent authority documents (no imagery of the person depicted, but
+personal data), and the hashes and file names (the SHA-256 of the original bytes) that matching and
+evidence need.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from functools import cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
-UNREADABLE = "This biometric data cannot be decrypted with the configured FIELD_ENCRYPTION_KEYS."
+UNREADABLE = "This encrypted data cannot be decrypted with the configured FIELD_ENCRYPTION_KEYS."
 
 
 class EncryptionError(Exception):

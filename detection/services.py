@@ -13,16 +13,18 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from detection import fetching
-from detection.encryption import data_encrypt
+from detection.encryption import data_encrypt, data_rotate
 from detection.engine import faces as face_engine
 from detection.engine import hashes, matcher
 from detection.engine.analysis import Analysis, VideoAnalysis, analyze
 from detection.engine.errors import ReadableError
 from detection.engine.media import MediaError, MediaLimits, check_size, decode_image
 from detection.index import match_index, match_index_bump
+from detection.media_files import media_item_read
 from detection.models import (
     FaceTemplate,
     Finding,
@@ -206,7 +208,7 @@ def media_ingest(
         item.status = MediaItem.Status.FAILED
         item.failure_reason = exc.reason
     else:
-        item.file = _store("media_items", data, sha256, original_name)
+        item.file = _store("media_items", data, sha256, original_name, encrypt=True)
     return _capture_save(item)
 
 
@@ -246,8 +248,7 @@ def media_scan(*, media_item_id: int) -> ScanOutcome:
     if not claimed:
         return ScanOutcome(item=item, findings=[], skipped=True)
     started = time.monotonic()
-    with item.file.open("rb") as handle:
-        data = handle.read()
+    data = media_item_read(item)
     try:
         result = analyze(
             data, limits=media_limits(), finder=_face_finder(), sha256=item.sha256,
@@ -474,14 +475,23 @@ def media_record_failure(*, source: str, source_url: str, page_url: str = "", re
 class ReencryptSummary:
     face_templates: int
     reference_photos: int
+    media_files: int  # media items with the same bytes share one file
 
 
-def biometrics_reencrypt() -> ReencryptSummary:
-    """Put every face template and reference photo file under the first FIELD_ENCRYPTION_KEYS key
-    (``manage.py rotate_encryption_keys``); values stored before encryption existed are encrypted."""
-    from detection.encryption import data_rotate
+def encrypted_data_reencrypt() -> ReencryptSummary:
+    """Put every face template, reference photo file and media item file under the first
+    FIELD_ENCRYPTION_KEYS key (``manage.py rotate_encryption_keys``); values stored before encryption
+    existed are encrypted."""
+    templates = _face_templates_reencrypt()
+    photos = _files_reencrypt(ReferencePhoto.objects.exclude(image=""), "image")
+    media = _files_reencrypt(MediaItem.objects.exclude(file=""), "file")
+    log.info("re-encrypted %d face templates, %d reference photo files and %d media item files",
+             templates, photos, media)
+    return ReencryptSummary(face_templates=templates, reference_photos=photos, media_files=media)
 
-    templates = photos = 0
+
+def _face_templates_reencrypt() -> int:
+    done = 0
     for pk in FaceTemplate.objects.order_by("pk").values_list("pk", flat=True).iterator():
         # Row by row under a lock, so a concurrent purge or enrolment is neither undone nor lost.
         with transaction.atomic():
@@ -489,16 +499,28 @@ def biometrics_reencrypt() -> ReencryptSummary:
             if template is None:
                 continue
             FaceTemplate.objects.filter(pk=pk).update(embedding=data_rotate(token=template.embedding))
-            templates += 1
-    names = set(ReferencePhoto.objects.exclude(image="").values_list("image", flat=True))
-    for name in sorted(names):
+            done += 1
+    return done
+
+
+def _files_reencrypt(rows: QuerySet, field: str) -> int:
+    """Rewrite each file that ``field`` of ``rows`` names; files are content-addressed, so rows share them."""
+    done = 0
+    for name in sorted(set(rows.values_list(field, flat=True))):
         if not default_storage.exists(name):
             continue
         with default_storage.open(name, "rb") as handle:
             rotated = data_rotate(token=handle.read())
         default_storage.delete(name)
         saved = default_storage.save(name, ContentFile(rotated))
-        assert saved == name, f"reference photo {name} was saved as {saved}"
-        photos += 1
-    log.info("re-encrypted %d face templates and %d reference photo files", templates, photos)
-    return ReencryptSummary(face_templates=templates, reference_photos=photos)
+        if saved != name:
+            # The same bytes were stored again while the file was gone, by a process already
+            # encrypting under the first key: a second copy would outlive a purge.
+            default_storage.delete(saved)
+        if not rows.filter(**{field: name}).exists():
+            # A purge (consent withdrawn, a minor's case) committed while the file was rewritten, and
+            # its deletion may have come before this save: the rewrite must not bring the file back.
+            default_storage.delete(name)
+            continue
+        done += 1
+    return done

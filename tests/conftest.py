@@ -66,6 +66,13 @@ def testdata() -> Path:
     return path
 
 
+@pytest.fixture
+def own_media_root(settings, tmp_path):
+    """Files are content-addressed: one rotated under a throwaway key, or written as it was stored
+    before encryption, must not be found by another test that stores the same bytes."""
+    settings.MEDIA_ROOT = tmp_path
+
+
 @pytest.fixture(scope="session")
 def images() -> dict[str, bytes]:
     return demo_images()

@@ -27,6 +27,7 @@ from django.utils import timezone
 from casework.models import AuditEvent, Case, Notice
 from casework.services.audit import GENESIS, audit_payload, audit_payload_digest, audit_record
 from casework.services.minors import case_media_items
+from detection.media_files import media_item_read
 
 PACK_FORMAT = "reclaim-evidence-pack/1"
 MANIFEST = "manifest.json"
@@ -101,8 +102,9 @@ def evidence_pack_export(*, case: Case, by) -> bytes:
             elif not item.file:
                 omitted = NOT_STORED
             else:
+                # Decrypted: the pack holds what was captured, so its SHA-256 is the capture's.
                 suffix = PurePosixPath(item.file.name).suffix
-                path = add(f"media/{item.pk}-{item.sha256[:16]}{suffix}", _read(item.file))
+                path = add(f"media/{item.pk}-{item.sha256[:16]}{suffix}", media_item_read(item))
             items.append({
                 "id": item.pk, "source": item.source, "source_url": item.source_url, "page_url": item.page_url,
                 "captured_at": _iso(item.fetched_at or item.received_at), "fetched_at": _iso(item.fetched_at),

@@ -14,7 +14,7 @@ from casework.forms import (
 )
 from casework.models import Regime
 from casework.services.cases import ReviewError, finding_confirm, finding_reject
-from casework.views.files import private_file
+from casework.views.files import private_media
 
 
 @require_GET
@@ -93,4 +93,4 @@ def finding_reject_view(request, pk: int):
 @login_required
 def finding_media(request, pk: int):
     finding = access.finding_get_for_user(request.user, pk)
-    return private_file(finding.media_item.file, attachment=False)
+    return private_media(finding.media_item)

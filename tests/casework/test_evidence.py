@@ -7,6 +7,7 @@ import json
 import zipfile
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
@@ -16,6 +17,7 @@ from casework.services.cases import finding_confirm
 from casework.services.evidence import evidence_pack_anchor_check, evidence_pack_export, evidence_pack_verify
 from casework.services.notices import NoticeDraft, notice_generate
 from detection import services as detection
+from detection.encryption import is_token
 from detection.models import MediaItem
 from tests.casework.test_notices import COMPLETE
 from tests.detection.test_fetching import LocalServer
@@ -86,6 +88,14 @@ def test_the_pack_holds_each_items_capture_evidence_and_verifies(case_with_evide
     assert check.problems == [] and evidence_pack_anchor_check(check) == []
     exported = AuditEvent.objects.get(action="case.evidence_exported")
     assert exported.actor == caseworker and exported.data["manifest_sha256"] == check.manifest_sha256
+
+
+def test_the_pack_holds_the_captured_bytes_not_the_encrypted_file(case_with_evidence, caseworker, images):
+    files = members(evidence_pack_export(case=case_with_evidence, by=caseworker))
+    [item] = json.loads(files["manifest.json"])["media_items"]
+    with default_storage.open(MediaItem.objects.get(pk=item["id"]).file.name, "rb") as handle:
+        assert is_token(handle.read())
+    assert files[item["file"]] == images["reported-astronaut.jpg"]
 
 
 def test_a_changed_file_byte_is_caught(case_with_evidence, caseworker):

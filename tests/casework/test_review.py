@@ -12,8 +12,10 @@ from casework.selectors import review_queue
 from casework.services.cases import SAME_FILE_REJECTED, finding_confirm, finding_reject
 from casework.services.consent import consent_withdraw
 from detection import crops
+from detection.media_files import media_item_read
 from detection.models import FaceTemplate, Finding, FindingSuppression, MediaItem
 from detection.services import media_ingest
+from tests.detection.test_media_files import store_as_before_encryption
 from tests.detection.test_scan import scan
 
 URL_A = "https://example.org/posts/a"
@@ -62,9 +64,36 @@ def test_each_crop_is_a_small_face_served_privately(client, caseworker, finding,
 
 def test_the_probe_crop_is_cut_around_the_recorded_box(finding):
     box = finding.face_box
-    data = finding.media_item.file.open("rb").read()
+    data = media_item_read(finding.media_item)
     tight = Image.open(io.BytesIO(crops.face_crop_jpeg(data, box, margin=0, max_side=10_000)))
     assert tight.size == (box["right"] - box["left"], box["bottom"] - box["top"])
+
+
+def test_the_finding_media_is_the_captured_file_shown_privately(client, caseworker, finding, images):
+    client.force_login(caseworker)
+    response = client.get(reverse("casework:finding_media", args=[finding.pk]))
+    assert response.status_code == 200 and response.content == images["reported-astronaut.jpg"]  # not the token
+    assert response["Content-Type"] == "image/jpeg" and response["Cache-Control"] == "private, no-store"
+    assert response["Content-Disposition"].startswith("inline")
+
+
+def test_a_media_file_stored_before_encryption_is_still_shown_and_cropped(own_media_root, client, caseworker,
+                                                                          finding, images):
+    store_as_before_encryption(finding.media_item, images["reported-astronaut.jpg"])
+    client.force_login(caseworker)
+    media = client.get(reverse("casework:finding_media", args=[finding.pk]))
+    assert media.status_code == 200 and media.content == images["reported-astronaut.jpg"]
+    assert client.get(reverse("casework:finding_probe_crop", args=[finding.pk])).status_code == 200
+
+
+def test_finding_media_that_is_not_an_image_or_a_video_is_not_rendered(client, caseworker, astronaut_subject):
+    item = media_ingest(data=b"<html><script>alert(1)</script></html>", source=MediaItem.Source.REPORT,
+                        original_name="photo.html")
+    finding = Finding.objects.create(media_item=item, subject=astronaut_subject, kind=Finding.Kind.HASH,
+                                     distance=3, threshold=31, model_version="pdq")
+    client.force_login(caseworker)
+    response = client.get(reverse("casework:finding_media", args=[finding.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/octet-stream"
 
 
 def test_the_reference_crop_is_gone_once_consent_is_withdrawn(client, caseworker, finding, astronaut_subject):
