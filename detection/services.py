@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from detection import fetching
-from detection.encryption import data_encrypt, data_rotate
+from detection.encryption import EncryptionError, data_encrypt, data_rotate
 from detection.engine import faces as face_engine
 from detection.engine import hashes, matcher
 from detection.engine.analysis import Analysis, VideoAnalysis, analyze
@@ -45,6 +45,7 @@ SEVERAL_FACES_IN_REFERENCE = (
 
 SCAN_TOO_LONG = "Scanning took longer than the time limit; the file may be too long or too large."
 SCAN_CRASHED = "An internal error stopped the scan; it has been logged for the maintainers."
+FILE_GONE = "The stored file is gone (deleted since it was received, e.g. by a purge); nothing was scanned."
 
 
 class EnrolmentError(ReadableError):
@@ -248,7 +249,12 @@ def media_scan(*, media_item_id: int) -> ScanOutcome:
     if not claimed:
         return ScanOutcome(item=item, findings=[], skipped=True)
     started = time.monotonic()
-    data = media_item_read(item)
+    try:
+        data = media_item_read(item)
+    except FileNotFoundError:
+        return ScanOutcome(item=media_scan_fail(item=item, reason=FILE_GONE), findings=[])
+    except EncryptionError as exc:  # keys misconfigured: say so on the item rather than retry blindly
+        return ScanOutcome(item=media_scan_fail(item=item, reason=str(exc)), findings=[])
     try:
         result = analyze(
             data, limits=media_limits(), finder=_face_finder(), sha256=item.sha256,

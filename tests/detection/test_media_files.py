@@ -65,3 +65,14 @@ def test_a_media_file_under_an_unknown_key_is_not_read_as_plaintext(db, images):
     other_key = [Fernet.generate_key().decode()]
     with override_settings(FIELD_ENCRYPTION_KEYS=other_key), pytest.raises(EncryptionError, match=UNREADABLE):
         media_item_read(item)
+
+
+def test_a_file_gone_or_unreadable_fails_the_scan_with_its_reason(db, images):
+    gone = ingest(images["reported-astronaut.jpg"])
+    default_storage.delete(gone.file.name)
+    assert services.media_scan(media_item_id=gone.pk).item.failure_reason == services.FILE_GONE
+
+    locked = ingest(images["reported-coffee.jpg"])
+    with override_settings(FIELD_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
+        item = services.media_scan(media_item_id=locked.pk).item
+    assert item.status == MediaItem.Status.FAILED and item.failure_reason == UNREADABLE
