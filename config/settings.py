@@ -35,9 +35,10 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production-0123456789"
 
-# Reference photos, face templates and media item files are encrypted at rest (detection.encryption;
-# README, "Encryption at rest"). FIELD_ENCRYPTION_KEYS=new,old during a rotation; FIELD_ENCRYPTION_KEY
-# for one key; either may come from *_FILE. Without one, DEBUG derives a development key from SECRET_KEY.
+# Reference photos, face templates, media item files and consent authority documents are encrypted at
+# rest (detection.encryption; README, "Encryption at rest"). FIELD_ENCRYPTION_KEYS=new,old during a
+# rotation; FIELD_ENCRYPTION_KEY for one key; either may come from *_FILE. Without one, DEBUG derives a
+# development key from SECRET_KEY.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", []) or [
     key for key in [env_str("FIELD_ENCRYPTION_KEY")] if key
 ]

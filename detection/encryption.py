@@ -1,16 +1,15 @@
-"""Data at rest that shows a face: reference photo files, face-template embeddings and media item
-files (the reported, uploaded and crawled images and videos, ``detection.media_files``) are Fernet
-tokens (AES-128-CBC with HMAC-SHA256), keyed from ``FIELD_ENCRYPTION_KEYS`` (README, "Encryption at
-rest").
+"""Data at rest that shows a face or identifies someone: reference photo files, face-template
+embeddings, media item files (the reported, uploaded and crawled images and videos,
+``detection.media_files``) and consent authority documents (casework) are Fernet tokens (AES-128-CBC
+with HMAC-SHA256), keyed from ``FIELD_ENCRYPTION_KEYS`` (README, "Encryption at rest").
 
 The first key encrypts; every key decrypts, so a new key can be put in front of the old one and
 ``manage.py rotate_encryption_keys`` re-encrypts every row and file before the old key is dropped; it
-also encrypts media item files stored before they were encrypted, which are read as they are until
-then. A database dump or a copied media folder alone then reveals no face.
+also encrypts files stored before their kind was encrypted, which are read as they are until then.
+A database dump or a copied media folder alone then reveals no face.
 
-Not encrypted: notice PDFs and consent authority documents (no imagery of the person depicted, but
-personal data), and the hashes and file names (the SHA-256 of the original bytes) that matching and
-evidence need.
+Not encrypted: notice PDFs (no imagery of the person depicted, but personal data), and the hashes and
+file names (the SHA-256 of the original bytes) that matching and evidence need.
 """
 
 from __future__ import annotations
@@ -57,6 +56,14 @@ def data_rotate(*, token: bytes) -> bytes:
         if is_token(token):
             raise EncryptionError(UNREADABLE) from None
         return data_encrypt(data=token)
+
+
+def stored_file_read(field) -> bytes:
+    """The plaintext of a file stored through ``data_encrypt``; a file stored before its kind was
+    encrypted is returned as it is (``rotate_encryption_keys`` encrypts it)."""
+    with field.open("rb") as handle:
+        stored = handle.read()
+    return data_decrypt(token=stored) if is_token(stored) else stored
 
 
 def is_token(data: bytes) -> bool:

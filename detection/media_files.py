@@ -7,7 +7,7 @@ read as they are until ``manage.py rotate_encryption_keys`` encrypts them.
 
 from __future__ import annotations
 
-from detection.encryption import data_decrypt, is_token
+from detection.encryption import stored_file_read
 from detection.models import MediaItem
 
 
@@ -17,6 +17,4 @@ def media_item_read(item: MediaItem) -> bytes:
     Raises ``EncryptionError`` when no configured key opens the file. Videos are read whole: the
     scan needs them whole anyway, and a Fernet token cannot be opened in pieces.
     """
-    with item.file.open("rb") as handle:
-        stored = handle.read()
-    return data_decrypt(token=stored) if is_token(stored) else stored
+    return stored_file_read(item.file)

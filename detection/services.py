@@ -489,8 +489,8 @@ def encrypted_data_reencrypt() -> ReencryptSummary:
     FIELD_ENCRYPTION_KEYS key (``manage.py rotate_encryption_keys``); values stored before encryption
     existed are encrypted."""
     templates = _face_templates_reencrypt()
-    photos = _files_reencrypt(ReferencePhoto.objects.exclude(image=""), "image")
-    media = _files_reencrypt(MediaItem.objects.exclude(file=""), "file")
+    photos = stored_files_reencrypt(ReferencePhoto.objects.exclude(image=""), "image")
+    media = stored_files_reencrypt(MediaItem.objects.exclude(file=""), "file")
     log.info("re-encrypted %d face templates, %d reference photo files and %d media item files",
              templates, photos, media)
     return ReencryptSummary(face_templates=templates, reference_photos=photos, media_files=media)
@@ -509,7 +509,7 @@ def _face_templates_reencrypt() -> int:
     return done
 
 
-def _files_reencrypt(rows: QuerySet, field: str) -> int:
+def stored_files_reencrypt(rows: QuerySet, field: str) -> int:
     """Rewrite each file that ``field`` of ``rows`` names; files are content-addressed, so rows share them."""
     done = 0
     for name in sorted(set(rows.values_list(field, flat=True))):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from casework.models import Consent, ConsentMethod, ConsentPurpose, ConsentText, Organization, Subject
 from casework.services.audit import audit_record
 from detection import services as detection
+from detection.encryption import data_encrypt
 from detection.engine.errors import ReadableError
 
 NO_ACTIVE_CONSENT = "{subject} has no active consent to likeness matching, so no reference photo can be stored."
@@ -67,8 +68,10 @@ def consent_grant(
         )
         if document:
             suffix = PurePath(authority_document.name or "").suffix.lower()[:10]
-            # A random name: the stored path must not reveal whose document it is.
-            consent.authority_document.save(f"{secrets.token_hex(16)}{suffix}", ContentFile(document), save=False)
+            # A random name: the stored path must not reveal whose document it is; encrypted, as it may
+            # be identity papers (detection.encryption).
+            consent.authority_document.save(f"{secrets.token_hex(16)}{suffix}",
+                                            ContentFile(data_encrypt(data=document)), save=False)
             data["authority_document_sha256"] = hashlib.sha256(document).hexdigest()
         consent.save()
         audit_record(action="consent.granted", actor=by, organization=subject.organization, target=consent, data=data)
@@ -167,3 +170,9 @@ def subject_enroll(
         for filename, data in photos:
             reference_photo_add(subject=subject, data=data, filename=filename, by=by)
     return subject
+
+
+def authority_documents_reencrypt() -> int:
+    """Put every consent's authority document under the first FIELD_ENCRYPTION_KEYS key
+    (``manage.py rotate_encryption_keys``); documents stored before they were encrypted are encrypted."""
+    return detection.stored_files_reencrypt(Consent.objects.exclude(authority_document=""), "authority_document")

@@ -17,6 +17,7 @@ from casework.notices.take_it_down import GOOD_FAITH as TAKE_IT_DOWN_GOOD_FAITH
 from casework.notices.text import html_to_text
 from casework.services.audit import audit_record
 from casework.services.takedowns import takedown_transition
+from detection.encryption import stored_file_read
 from detection.engine.errors import ReadableError
 from detection.models import MediaItem
 
@@ -76,14 +77,6 @@ def render_pdf(html: str) -> bytes:
     return HTML(string=html).write_pdf()
 
 
-def _file_sha256(field) -> str:
-    digest = hashlib.sha256()
-    with field.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def notice_generate(*, request: TakedownRequest, draft: NoticeDraft, by) -> Notice:
     """Render and keep the notice if every element the regime requires is there; the request becomes
     ready to send. Raises NoticeIncomplete naming what is missing."""
@@ -97,7 +90,7 @@ def notice_generate(*, request: TakedownRequest, draft: NoticeDraft, by) -> Noti
         draft = definition.withhold(request, draft)
     issued_at = timezone.now()
     authority = authority_consent_for(request) if draft.signer_is_representative else None
-    authority_sha256 = _file_sha256(authority.authority_document) if authority else ""
+    authority_sha256 = hashlib.sha256(stored_file_read(authority.authority_document)).hexdigest() if authority else ""
     signed = bool(draft.signature_consent and draft.signer_name.strip())
     details = {name: getattr(draft, name) for name in definition.detail_fields}
     details = {k: list(v) if isinstance(v, tuple) else v for k, v in details.items()}  # as JSON stores it

@@ -4,14 +4,17 @@ import hashlib
 import io
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.management import call_command
 from django.urls import reverse
 from pypdf import PdfReader
 
 from casework.models import AuditEvent, ConsentMethod, ConsentPurpose
 from casework.services.consent import AUTHORITY_DOCUMENT_REQUIRED, ConsentError, consent_grant, subject_create
 from casework.services.receipts import consent_receipt_pdf
+from detection.encryption import is_token, stored_file_read
 
 
 def pdf_text(data: bytes) -> str:
@@ -61,7 +64,9 @@ def test_a_representative_needs_an_authority_document(org, consent_text, casewor
 
     assert consent.authority_document.name.startswith("consent_authority/")
     assert consent.authority_document.name.endswith(".pdf") and "Attorney" not in consent.authority_document.name
-    assert default_storage.open(consent.authority_document.name).read() == document
+    # Stored encrypted (it may be identity papers), and read back whole.
+    on_disk = default_storage.open(consent.authority_document.name).read()
+    assert is_token(on_disk) and document not in on_disk and stored_file_read(consent.authority_document) == document
     event = AuditEvent.objects.get(action="consent.granted", target_id=str(consent.pk))
     assert event.data["authority_document_sha256"] == hashlib.sha256(document).hexdigest()
     assert "authority document is on file" in pdf_text(consent_receipt_pdf(consent=consent))
@@ -120,3 +125,27 @@ def test_the_admin_enrolment_form_takes_the_authority_document(client, org, cons
     response = post(authority_document=SimpleUploadedFile("attorney.pdf", b"%PDF-1.4 attorney"))
     assert response.status_code == 302
     assert org.subjects.get().consents.get().authority_document
+
+
+@pytest.mark.usefixtures("own_media_root")
+def test_rotation_reencrypts_authority_documents_and_encrypts_those_stored_before(settings, org, consent_text,
+                                                                                   caseworker):
+    grant = {"text": consent_text, "purposes": [ConsentPurpose.LIKENESS_MATCHING],
+             "method": ConsentMethod.REPRESENTATIVE, "signature": "Jordan Advocate", "by": caseworker}
+    encrypted = consent_grant(subject=subject_create(organization=org, display_name="A"), **grant,
+                              authority_document=ContentFile(b"%PDF-1.4 attorney A", name="a.pdf"))
+    legacy = consent_grant(subject=subject_create(organization=org, display_name="B"), **grant,
+                           authority_document=ContentFile(b"%PDF-1.4 attorney B", name="b.pdf"))
+    name = legacy.authority_document.name
+    default_storage.delete(name)  # as stored before authority documents were encrypted
+    assert default_storage.save(name, ContentFile(b"%PDF-1.4 attorney B")) == name
+
+    new, old = Fernet.generate_key().decode(), settings.FIELD_ENCRYPTION_KEYS[0]
+    settings.FIELD_ENCRYPTION_KEYS = [new, old]
+    out = io.StringIO()
+    call_command("rotate_encryption_keys", stdout=out)
+    settings.FIELD_ENCRYPTION_KEYS = [new]
+    assert "2 consent authority documents" in out.getvalue()
+    assert stored_file_read(encrypted.authority_document) == b"%PDF-1.4 attorney A"
+    assert is_token(default_storage.open(name).read())
+    assert stored_file_read(legacy.authority_document) == b"%PDF-1.4 attorney B"

@@ -90,7 +90,8 @@ def test_rotation_counts_what_it_rewrote(astronaut_subject, images):
     out = io.StringIO()
     call_command("rotate_encryption_keys", stdout=out)
     assert out.getvalue().strip() == (
-        "Re-encrypted 1 face templates, 1 reference photo files and 1 media item files."
+        "Re-encrypted 1 face templates, 1 reference photo files, 1 media item files and 0 consent authority "
+        "documents."
     )
 
 

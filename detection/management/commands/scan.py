@@ -30,7 +30,14 @@ from detection.engine.analysis import Analysis, analyze
 from detection.engine.errors import ReadableError
 from detection.engine.media import MediaError, MediaLimits
 from detection.models import MediaItem
-from detection.services import media_ingest, media_ingest_url, media_limits, media_scan, media_scan_fail, media_scan_record
+from detection.services import (
+    media_ingest,
+    media_ingest_url,
+    media_limits,
+    media_scan,
+    media_scan_fail,
+    media_scan_record,
+)
 
 FILE_UNREADABLE = "The file cannot be read: {reason}."
 
