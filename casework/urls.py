@@ -9,6 +9,7 @@ from casework.views import (
     findings,
     notices,
     portal,
+    portal_two_factor,
     public,
     review,
     takedowns,
@@ -64,4 +65,7 @@ urlpatterns = [
     path("portal/consents/<int:pk>/receipt.pdf", portal.portal_consent_receipt, name="portal_consent_receipt"),
     path("portal/photos/add", portal.portal_photo_add, name="portal_photo_add"),
     path("portal/photos/<int:pk>/remove", portal.portal_photo_remove, name="portal_photo_remove"),
+    path("portal/codes/", portal_two_factor.portal_two_factor_setup, name="portal_two_factor_setup"),
+    path("portal/codes/verify", portal_two_factor.portal_two_factor_verify, name="portal_two_factor_verify"),
+    path("portal/codes/off", portal_two_factor.portal_two_factor_remove, name="portal_two_factor_remove"),
 ]

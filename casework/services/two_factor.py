@@ -1,8 +1,11 @@
-"""Staff two-factor authentication: a TOTP device per staff user (django-otp)."""
+"""Two-factor authentication with a TOTP device (django-otp): required of staff, chosen by subjects."""
 
 from __future__ import annotations
 
+import base64
+
 from django.db import transaction
+from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casework.services.audit import audit_record
@@ -19,6 +22,11 @@ def totp_device_start(*, user) -> TOTPDevice:
     """The user's unconfirmed device, created on first call: its key is shown until a code confirms it."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
     return device or TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+
+
+def totp_key_base32(device: TOTPDevice) -> str:
+    """The key as authenticator apps ask to have it typed."""
+    return base64.b32encode(device.bin_key).decode().rstrip("=")
 
 
 def totp_device_confirm(*, device: TOTPDevice, token: str, by) -> TOTPDevice:
@@ -44,3 +52,17 @@ def totp_device_create_confirmed(*, user, name: str = DEVICE_NAME, key: str | No
         audit_record(action="two_factor.device_confirmed", actor=user, organization=None, target=device,
                      data={"device": device.pk, "kind": "totp", "created_by": "command"})
     return device
+
+
+def totp_devices_remove(*, user, token: str, organization=None) -> int:
+    """Turn two-factor sign-in off for ``user`` (a subject's choice): a current code proves the
+    person holds the device, so a stolen session alone cannot remove it."""
+    device = match_token(user, token.strip())
+    if device is None:
+        raise TwoFactorError(WRONG_CODE)
+    with transaction.atomic():
+        devices = TOTPDevice.objects.filter(user=user)
+        audit_record(action="two_factor.devices_removed", actor=user, organization=organization, target=device,
+                     data={"devices": devices.count(), "kind": "totp"})
+        removed, _ = devices.delete()
+    return removed

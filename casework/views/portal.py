@@ -6,6 +6,7 @@ signed-in subject, so a subject can reach nothing but their own data; staff are 
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_otp import user_has_device
 
 from casework import access, selectors
 from casework.models import ConsentPurpose, Subject
@@ -68,6 +70,10 @@ def subject_required(view):
         if not request.user.is_authenticated:
             return redirect(f"{reverse('casework:portal_sign_in')}?next={request.path}")
         subject = access.subject_for_user(request.user)
+        if user_has_device(request.user, confirmed=True) and not request.user.is_verified():
+            # The subject turned sign-in codes on (casework.views.portal_two_factor): ask for one.
+            verify = reverse("casework:portal_two_factor_verify")
+            return redirect(f"{verify}?{urlencode({'next': request.get_full_path()})}")
         response = view(request, subject, *args, **kwargs)
         response["Cache-Control"] = "private, no-store"
         return response
@@ -147,6 +153,7 @@ def portal_home(request, subject: Subject):
         "photo_form": PhotoForm(),
         "cases": cases,
         "has_password": request.user.has_usable_password(),
+        "has_codes": user_has_device(request.user, confirmed=True),
     }
     return render(request, "portal/home.html", context)
 

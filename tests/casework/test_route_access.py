@@ -98,6 +98,9 @@ RULES: dict[str, Rule] = {
     "casework:portal_photo_remove": Rule(frozenset({SUBJECT}), "reference_photo"),
     "casework:portal_consent_withdraw": Rule(frozenset({SUBJECT}), "consent"),
     "casework:portal_consent_receipt": Rule(frozenset({SUBJECT}), "consent"),
+    "casework:portal_two_factor_setup": Rule(frozenset({SUBJECT})),
+    "casework:portal_two_factor_verify": Rule(frozenset({SUBJECT})),
+    "casework:portal_two_factor_remove": Rule(frozenset({SUBJECT})),
     # Staff's own second factor
     "two_factor_setup": Rule(STAFF | {OPERATOR}),
     "two_factor_verify": Rule(STAFF | {OPERATOR}),
