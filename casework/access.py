@@ -93,6 +93,11 @@ def consent_get_for_user(user, pk: int) -> Consent:
     return _one_or_404(consents.select_related("subject__organization", "text"), pk, "consent")
 
 
+def subject_get_for_user(user, pk: int) -> Subject:
+    subjects = Subject.objects.filter(organization_id__in=organization_ids(user)).select_related("organization", "user")
+    return _one_or_404(subjects, pk, "subject")
+
+
 def report_get_for_user(user, pk: int) -> Report:
     return _one_or_404(Report.objects.filter(organization_id__in=organization_ids(user)), pk, "report")
 

@@ -8,12 +8,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from casework import models
-from casework.forms import EnrolSubjectForm
+from casework.forms import ENROLLED, EnrolSubjectForm
 from casework.selectors import host_normalize
-from casework.services.consent import ConsentError, subject_enroll
 from detection.admin import ReadOnlyAdmin
-from detection.services import EnrolmentError
-
 
 HOST_NOT_A_DOMAIN = "Enter a host name such as example.com; it covers its sub-domains too."
 
@@ -51,27 +48,9 @@ class SubjectAdmin(ReadOnlyAdmin):
 
     def enrol_view(self, request):
         form = EnrolSubjectForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            photo = data["photo"]
-            try:
-                subject = subject_enroll(
-                    organization=data["organization"],
-                    display_name=data["display_name"],
-                    contact_email=data["contact_email"],
-                    text=data["consent_text"],
-                    purposes=data["purposes"],
-                    method=data["method"],
-                    signature=data["signature"],
-                    authority_document=data["authority_document"],
-                    photos=[(photo.name, photo.read())],
-                    by=request.user,
-                )
-            except (ConsentError, EnrolmentError) as exc:
-                form.add_error(None, exc.reason)
-            else:
-                messages.success(request, f"Enrolled {subject} with consent and one reference photo.")
-                return redirect(reverse("admin:casework_subject_change", args=[subject.pk]))
+        if request.method == "POST" and form.is_valid() and (subject := form.enroll(by=request.user)):
+            messages.success(request, ENROLLED.format(subject=subject))
+            return redirect(reverse("admin:casework_subject_change", args=[subject.pk]))
         context = {**self.admin_site.each_context(request), "form": form, "title": "Enrol a subject", "opts": self.model._meta}
         return TemplateResponse(request, "admin/casework/subject/enrol.html", context)
 

@@ -1,10 +1,22 @@
 from django import forms
-
 from django.contrib.auth import get_user_model
 
-from casework.models import Case, ConsentMethod, ConsentPurpose, ConsentText, Organization, Platform, Regime
+from casework.models import (
+    Case,
+    ConsentMethod,
+    ConsentPurpose,
+    ConsentText,
+    Organization,
+    Platform,
+    Regime,
+    Subject,
+)
 from casework.services.cases import PLATFORM_NEEDED
+from casework.services.consent import ConsentError, subject_enroll
 from casework.services.takedowns import ACTIONS
+from detection.services import EnrolmentError
+
+ENROLLED = "Enrolled {subject} with consent and one reference photo."
 
 
 class ConfirmFindingForm(forms.Form):
@@ -81,7 +93,7 @@ class CaseMediaForm(forms.Form):
 
 
 class EnrolSubjectForm(forms.Form):
-    """Admin form: one subject, their consent, and a reference photo, enrolled in one go."""
+    """One subject, their consent, and a reference photo, enrolled in one go (the desk and the admin)."""
 
     organization = forms.ModelChoiceField(queryset=Organization.objects.all())
     display_name = forms.CharField(max_length=200, help_text="A pseudonym is fine.")
@@ -96,3 +108,31 @@ class EnrolSubjectForm(forms.Form):
         required=False, help_text="Required when a representative consents: their power of attorney, court order…"
     )
     photo = forms.ImageField(help_text="A photo showing only the subject's face.")
+
+    def __init__(self, *args, organizations=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if organizations is not None:  # the desk: only the organisations the caseworker enrols for
+            self.fields["organization"].queryset = organizations
+            if len(organizations) == 1:
+                self.fields["organization"].initial = organizations[0]
+
+    def enroll(self, *, by) -> Subject | None:
+        """Enrol from a valid form: the subject, or None with the reason (no face, a missing authority
+        document...) added to the form's errors."""
+        data = self.cleaned_data
+        photo = data["photo"]
+        try:
+            return subject_enroll(
+                organization=data["organization"], display_name=data["display_name"],
+                contact_email=data["contact_email"], text=data["consent_text"], purposes=data["purposes"],
+                method=data["method"], signature=data["signature"], authority_document=data["authority_document"],
+                photos=[(photo.name, photo.read())], by=by,
+            )
+        except (ConsentError, EnrolmentError) as exc:
+            self.add_error(None, exc.reason)
+            return None
+
+
+class CodesResetForm(forms.Form):
+    reason = forms.CharField(max_length=500, label="How you checked it is them, and why",
+                             help_text="Kept in the audit trail.")

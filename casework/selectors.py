@@ -19,6 +19,7 @@ from casework.models import (
     RecheckResult,
     Regime,
     Report,
+    Subject,
     TakedownRequest,
 )
 from detection.models import FaceTemplate, Finding, IndicatorResult, MediaItem
@@ -355,6 +356,19 @@ def reports_search(user, *, status: str = "") -> QuerySet[Report]:
         reports = reports.filter(status=status)
     return reports.annotate(
         file_count=Count("media_items", distinct=True), case_count=Count("cases", distinct=True)
+    ).order_by("-created_at", "-id")
+
+
+def subjects_search(user, *, text: str = "") -> QuerySet[Subject]:
+    """The user's organisations' subjects, newest first, with their active consents, reference
+    photos and cases counted."""
+    subjects = Subject.objects.filter(organization_id__in=access.organization_ids(user))
+    if text:
+        subjects = subjects.filter(display_name__icontains=text)
+    return subjects.annotate(
+        active_consents=Count("consents", filter=Q(consents__withdrawn_at__isnull=True), distinct=True),
+        photo_count=Count("reference_photos", distinct=True),
+        case_count=Count("cases", distinct=True),
     ).order_by("-created_at", "-id")
 
 

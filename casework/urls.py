@@ -12,6 +12,7 @@ from casework.views import (
     portal_two_factor,
     public,
     review,
+    subjects,
     takedowns,
 )
 
@@ -33,6 +34,10 @@ urlpatterns = [
     path("cases/<int:pk>/triage", cases_triage.case_triage, name="case_triage"),
     path("cases/<int:pk>/notes", cases_triage.case_note_create, name="case_note_create"),
     path("cases/<int:pk>/status", cases_triage.case_status, name="case_status"),
+    path("subjects/", subjects.subject_list, name="subject_list"),
+    path("subjects/new", subjects.subject_enrol, name="subject_enrol"),
+    path("subjects/<int:pk>/", subjects.subject_detail, name="subject_detail"),
+    path("subjects/<int:pk>/codes-off", subjects.subject_codes_reset, name="subject_codes_reset"),
     path("reports/", desk.report_list, name="report_list"),
     path("reports/<int:pk>/", cases_triage.report_detail, name="report_detail"),
     path("reports/<int:pk>/case", cases_triage.report_case_open, name="report_case_open"),

@@ -66,3 +66,17 @@ def totp_devices_remove(*, user, token: str, organization=None) -> int:
                      data={"devices": devices.count(), "kind": "totp"})
         removed, _ = devices.delete()
     return removed
+
+
+def totp_devices_reset(*, user, by, organization, reason: str) -> int:
+    """Turn off ``user``'s sign-in codes for them (a subject who lost their phone), with the reason in
+    the audit trail: the caseworker has checked who is asking, as they would for any change."""
+    with transaction.atomic():
+        devices = TOTPDevice.objects.filter(user=user)
+        count = devices.count()
+        if count:
+            audit_record(action="two_factor.devices_reset", actor=by, organization=organization, target=user,
+                         data={"devices": count, "reason": reason})
+            devices.delete()
+    return count
+

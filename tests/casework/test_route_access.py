@@ -80,6 +80,11 @@ RULES: dict[str, Rule] = {
     "casework:report_detail": Rule(STAFF, "report"),
     "casework:report_case_open": Rule(REVIEWERS, "report"),
     "casework:consent_receipt": Rule(STAFF, "consent"),
+    # Subjects: every member of staff may look; caseworkers enrol them and reset their sign-in codes
+    "casework:subject_list": Rule(STAFF),
+    "casework:subject_enrol": Rule(REVIEWERS),
+    "casework:subject_detail": Rule(STAFF, "subject"),
+    "casework:subject_codes_reset": Rule(REVIEWERS, "subject"),
     # Takedown requests (each transition's roles are the state machine's, tested in test_takedowns)
     "casework:takedown_detail": Rule(STAFF, "takedown"),
     "casework:takedown_transition": Rule(STAFF, "takedown"),
@@ -197,7 +202,7 @@ def world(path_objects, org, other_org, caseworker, legal, astronaut_subject):
     cache.clear()  # API throttle histories
     finding = path_objects["finding"]
     MediaSubmission.objects.create(organization=org, media_item=finding.media_item)
-    objects = {**path_objects, "media_item": finding.media_item,
+    objects = {**path_objects, "media_item": finding.media_item, "subject": astronaut_subject,
                "reference_photo": astronaut_subject.reference_photos.get()}
     ours = callers(org, subject=astronaut_subject, staff={CASEWORKER: caseworker, LEGAL: legal})
     theirs = callers(other_org, subject=Subject.objects.create(organization=other_org, display_name="Sam"))
