@@ -133,6 +133,12 @@ class EnrolSubjectForm(forms.Form):
             return None
 
 
+class WithdrawalOnBehalfForm(forms.Form):
+    how = forms.CharField(max_length=2000, label="How the subject asked, and their reason if they gave one",
+                          widget=forms.Textarea(attrs={"rows": 2}),
+                          help_text="For example: phone call on the number in the file. Kept with the withdrawal.")
+
+
 class CodesResetForm(forms.Form):
     reason = forms.CharField(max_length=500, label="How you checked it is them, and why",
                              help_text="Kept in the audit trail.")

@@ -13,6 +13,8 @@ from casework import access
 from casework.models import (
     AuditEvent,
     Case,
+    Consent,
+    ConsentPurpose,
     Notice,
     Platform,
     PlatformHost,
@@ -243,6 +245,28 @@ def platform_recipient(platform: Platform, regime: str) -> str:
 
 def takedown_requests_rechecked(request: TakedownRequest, limit: int = 20):
     return request.rechecks.order_by("-checked_at")[:limit]
+
+
+def consent_withdrawal_consequences(consent: Consent) -> list[str]:
+    """What withdrawing this consent does, in the order the subject will notice it, said to them: the
+    portal shows it, and a caseworker recording a withdrawal reads it out first."""
+    others = consent.subject.consents.filter(withdrawn_at__isnull=True).exclude(pk=consent.pk)
+    other_purposes = {p for c in others for p in c.purposes}
+    lines = []
+    if ConsentPurpose.LIKENESS_MATCHING in consent.purposes and ConsentPurpose.LIKENESS_MATCHING not in other_purposes:
+        lines.append("Your reference photos and the face data made from them are deleted now. "
+                     "We stop looking for your face in new reports and searches.")
+    if ConsentPurpose.HASH_MATCHING in consent.purposes and ConsentPurpose.HASH_MATCHING not in other_purposes:
+        lines.append("The fingerprints (hashes) of known images of you are deleted now, and we stop matching them.")
+    if ConsentPurpose.HASH_SHARING in consent.purposes and ConsentPurpose.HASH_SHARING not in other_purposes:
+        lines.append("We stop sharing those hashes with platforms. Hashes platforms already received stay with them.")
+    if lines:
+        lines.append("Possible matches waiting for a caseworker to check are deleted too.")
+    else:
+        lines.append("Another consent of yours still covers the same uses, so no data is deleted now.")
+    lines.append("Your open cases carry on: removal requests already sent stay with the sites they went to.")
+    lines.append("This cannot be undone here. To start again, you would give consent again with your caseworker.")
+    return lines
 
 
 # --- Status in plain words: for the public reporter and the subject, never for staff -------------

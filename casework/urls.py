@@ -44,6 +44,7 @@ urlpatterns = [
     path("cases/<int:pk>/minor", cases.case_minor_record_view, name="case_minor_record"),
     path("cases/<int:pk>/media", cases.case_media_upload, name="case_media_upload"),
     path("consents/<int:pk>/receipt.pdf", consents.consent_receipt, name="consent_receipt"),
+    path("consents/<int:pk>/withdraw", consents.consent_withdraw_view, name="consent_withdraw"),
     path("takedowns/<int:pk>/", takedowns.takedown_detail, name="takedown_detail"),
     path("takedowns/<int:pk>/transition", takedowns.takedown_transition_view, name="takedown_transition"),
     path("takedowns/<int:pk>/deadline-extension", takedowns.takedown_deadline_extend_view, name="takedown_deadline_extend"),

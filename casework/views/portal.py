@@ -158,27 +158,6 @@ def portal_home(request, subject: Subject):
     return render(request, "portal/home.html", context)
 
 
-def _withdrawal_consequences(subject: Subject, consent) -> list[str]:
-    """What withdrawing this consent does, in the order the subject will notice it."""
-    others = subject.consents.filter(withdrawn_at__isnull=True).exclude(pk=consent.pk)
-    other_purposes = {p for c in others for p in c.purposes}
-    lines = []
-    if ConsentPurpose.LIKENESS_MATCHING in consent.purposes and ConsentPurpose.LIKENESS_MATCHING not in other_purposes:
-        lines.append("Your reference photos and the face data made from them are deleted now. "
-                     "We stop looking for your face in new reports and searches.")
-    if ConsentPurpose.HASH_MATCHING in consent.purposes and ConsentPurpose.HASH_MATCHING not in other_purposes:
-        lines.append("The fingerprints (hashes) of known images of you are deleted now, and we stop matching them.")
-    if ConsentPurpose.HASH_SHARING in consent.purposes and ConsentPurpose.HASH_SHARING not in other_purposes:
-        lines.append("We stop sharing those hashes with platforms. Hashes platforms already received stay with them.")
-    if lines:
-        lines.append("Possible matches waiting for a caseworker to check are deleted too.")
-    else:
-        lines.append("Another consent of yours still covers the same uses, so no data is deleted now.")
-    lines.append("Your open cases carry on: removal requests already sent stay with the sites they went to.")
-    lines.append("This cannot be undone here. To start again, you would give consent again with your caseworker.")
-    return lines
-
-
 @require_http_methods(["GET", "POST"])
 @subject_required
 def portal_consent_withdraw(request, subject: Subject, pk: int):
@@ -194,7 +173,7 @@ def portal_consent_withdraw(request, subject: Subject, pk: int):
             messages.success(request, f"Your consent is withdrawn. {deleted} stored item(s) about you were deleted.")
         return redirect("casework:portal_home")
     context = {"subject": subject, "consent": consent, "form": form,
-               "consequences": _withdrawal_consequences(subject, consent) if consent.is_active else []}
+               "consequences": selectors.consent_withdrawal_consequences(consent) if consent.is_active else []}
     return render(request, "portal/consent_withdraw.html", context)
 
 

@@ -80,6 +80,7 @@ RULES: dict[str, Rule] = {
     "casework:report_detail": Rule(STAFF, "report"),
     "casework:report_case_open": Rule(REVIEWERS, "report"),
     "casework:consent_receipt": Rule(STAFF, "consent"),
+    "casework:consent_withdraw": Rule(STAFF, "consent"),
     # Subjects: every member of staff may look; caseworkers enrol them and reset their sign-in codes
     "casework:subject_list": Rule(STAFF),
     "casework:subject_enrol": Rule(REVIEWERS),

@@ -11,7 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casework.models import AuditEvent, ConsentMethod, ConsentPurpose, Subject
 from casework.services.two_factor import totp_device_create_confirmed
-from detection.models import ReferencePhoto
+from detection.models import FaceTemplate, ReferencePhoto
 from detection.services import NO_FACE_IN_REFERENCE
 from tests import factories
 
@@ -97,3 +97,22 @@ def test_legal_staff_cannot_turn_off_a_subjects_codes(client, legal, subject_wit
     url = reverse("casework:subject_codes_reset", args=[subject_with_codes.pk])
     assert client.post(url, {"reason": "asked"}).status_code == 403
     assert TOTPDevice.objects.filter(user=subject_with_codes.user).exists()
+
+
+def test_staff_record_a_withdrawal_the_subject_asked_for_and_it_purges_at_once(client, legal, astronaut_subject):
+    consent = astronaut_subject.consents.get()
+    url = reverse("casework:consent_withdraw", args=[consent.pk])
+    client.force_login(legal)  # whoever takes the call records it
+    page = unescape(client.get(url).content.decode())
+    assert "Tell them what withdrawing does" in page and "Your reference photos and the face data" in page
+    assert client.post(url, {"how": ""}).status_code == 400
+    assert ReferencePhoto.objects.filter(subject=astronaut_subject).exists()  # nothing without saying how
+
+    response = client.post(url, {"how": "Phone call from her usual number, 10:05."}, follow=True)
+    assert "Consent withdrawn for Astronaut: 1 stored item(s) deleted." in unescape(response.content.decode())
+    consent.refresh_from_db()
+    assert consent.withdrawn_by == legal and consent.withdrawal_reason.startswith("Phone call")
+    assert not ReferencePhoto.objects.filter(subject=astronaut_subject).exists()
+    assert not FaceTemplate.objects.filter(subject=astronaut_subject).exists()
+    assert AuditEvent.objects.filter(action="consent.withdrawn", actor=legal).exists()
+    assert "record a withdrawal" not in response.content.decode()  # nothing left to withdraw
