@@ -133,6 +133,15 @@ class EnrolSubjectForm(forms.Form):
             return None
 
 
+class KnownHashesForm(forms.Form):
+    hashes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
+        label="Hashes of known images, one per line", max_length=100_000,
+        help_text="Made where the images are, with python -m detection.engine.hash_files IMAGE...: "
+                  "paste its lines, never the images.",
+    )
+
+
 class WithdrawalOnBehalfForm(forms.Form):
     how = forms.CharField(max_length=2000, label="How the subject asked, and their reason if they gave one",
                           widget=forms.Textarea(attrs={"rows": 2}),

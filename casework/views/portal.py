@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import user_has_device
 
 from casework import access, selectors
+from casework.forms import KnownHashesForm
 from casework.models import ConsentPurpose, Subject
 from casework.services import portal
 from casework.services.consent import (
@@ -150,6 +151,9 @@ def portal_home(request, subject: Subject):
         "consents": [(c, [ConsentPurpose(p).label for p in c.purposes]) for c in consents],
         "photos": subject.reference_photos.order_by("created_at"),
         "can_add_photos": subject_consents_to(subject, ConsentPurpose.LIKENESS_MATCHING),
+        "can_add_hashes": subject_consents_to(subject, ConsentPurpose.HASH_MATCHING),
+        "hash_count": subject.known_hashes.count(),
+        "hashes_form": KnownHashesForm(),
         "photo_form": PhotoForm(),
         "cases": cases,
         "has_password": request.user.has_usable_password(),

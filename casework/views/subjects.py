@@ -16,8 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import user_has_device
 
 from casework import access, selectors
-from casework.forms import ENROLLED, CodesResetForm, EnrolSubjectForm
-from casework.models import Membership, Organization
+from casework.forms import ENROLLED, CodesResetForm, EnrolSubjectForm, KnownHashesForm
+from casework.models import ConsentPurpose, Membership, Organization
+from casework.services.consent import subject_consents_to
 from casework.services.two_factor import totp_devices_reset
 
 CODES_RESET = "Sign-in codes are off for {subject}. They can turn them on again in their portal."
@@ -68,6 +69,8 @@ def subject_detail(request, pk: int):
         "has_codes": bool(subject.user) and user_has_device(subject.user, confirmed=True),
         "may_reset_codes": role in access.REVIEWERS,
         "codes_form": CodesResetForm(),
+        "hashes_form": KnownHashesForm() if role in access.REVIEWERS and subject_consents_to(
+            subject, ConsentPurpose.HASH_MATCHING) else None,
     })
 
 

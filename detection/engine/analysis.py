@@ -115,6 +115,14 @@ def _hash_copy(rgb: np.ndarray) -> np.ndarray:
     return cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
 
 
+def known_image_hashes(rgb: np.ndarray) -> list[hashes.PerceptualHash]:
+    """An image's PDQ (with its quality) and pHash, computed as a scan computes them (the same copy),
+    so a known image registered by its hashes alone matches its re-uploads."""
+    small = _hash_copy(rgb)
+    variants, quality = hashes.pdq_dihedral(small)
+    return [hashes.PerceptualHash("pdq", variants[0], quality), hashes.phash(small)]
+
+
 def analyze_image(
     data: bytes,
     *,

@@ -86,6 +86,7 @@ RULES: dict[str, Rule] = {
     "casework:subject_enrol": Rule(REVIEWERS),
     "casework:subject_detail": Rule(STAFF, "subject"),
     "casework:subject_codes_reset": Rule(REVIEWERS, "subject"),
+    "casework:subject_hashes_add": Rule(REVIEWERS, "subject"),
     # Takedown requests (each transition's roles are the state machine's, tested in test_takedowns)
     "casework:takedown_detail": Rule(STAFF, "takedown"),
     "casework:takedown_transition": Rule(STAFF, "takedown"),
@@ -101,6 +102,7 @@ RULES: dict[str, Rule] = {
     "casework:portal_home": Rule(frozenset({SUBJECT})),
     "casework:portal_password": Rule(frozenset({SUBJECT})),
     "casework:portal_photo_add": Rule(frozenset({SUBJECT})),
+    "casework:portal_hashes_add": Rule(frozenset({SUBJECT})),
     "casework:portal_photo_remove": Rule(frozenset({SUBJECT}), "reference_photo"),
     "casework:portal_consent_withdraw": Rule(frozenset({SUBJECT}), "consent"),
     "casework:portal_consent_receipt": Rule(frozenset({SUBJECT}), "consent"),
