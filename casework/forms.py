@@ -133,6 +133,10 @@ class EnrolSubjectForm(forms.Form):
             return None
 
 
+class PhotoForm(forms.Form):
+    photo = forms.ImageField(label="A clear photo of your face, alone in the picture")
+
+
 class KnownHashesForm(forms.Form):
     hashes = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),

@@ -21,17 +21,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import user_has_device
 
 from casework import access, selectors
-from casework.forms import KnownHashesForm
+from casework.forms import KnownHashesForm, PhotoForm
 from casework.models import ConsentPurpose, Subject
 from casework.services import portal
 from casework.services.consent import (
     ConsentError,
     consent_withdraw,
-    reference_photo_add,
     reference_photo_remove,
     subject_consents_to,
 )
 from casework.services.receipts import consent_receipt_pdf
+from casework.views.reference_photos import photo_add_from_request
 from detection.services import EnrolmentError
 
 LINK_SENT = (
@@ -39,7 +39,6 @@ LINK_SENT = (
     "It works for {minutes} minutes. Check your spam folder if it does not arrive."
 )
 PASSWORD_WRONG = "That e-mail address and password do not match. You can always sign in with an e-mail link instead."
-CHOOSE_A_PHOTO = "Choose a photo to add."
 # The backend the portal signs subjects in with: the link has already proved who they are.
 SIGN_IN_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -52,10 +51,6 @@ class PasswordSignInForm(forms.Form):
     email = forms.EmailField(label="Your e-mail address", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     password = forms.CharField(label="Password",
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
-
-
-class PhotoForm(forms.Form):
-    photo = forms.ImageField(label="A clear photo of your face, alone in the picture")
 
 
 class WithdrawForm(forms.Form):
@@ -193,17 +188,7 @@ def portal_consent_receipt(request, subject: Subject, pk: int):
 @require_POST
 @subject_required
 def portal_photo_add(request, subject: Subject):
-    form = PhotoForm(request.POST, request.FILES)
-    if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors) or CHOOSE_A_PHOTO)
-        return redirect("casework:portal_home")
-    upload = form.cleaned_data["photo"]
-    try:
-        reference_photo_add(subject=subject, data=upload.read(), filename=upload.name, by=request.user)
-    except (ConsentError, EnrolmentError) as exc:
-        messages.error(request, exc.reason)
-    else:
-        messages.success(request, "Photo added. We will use it to look for images of you.")
+    photo_add_from_request(request, subject, added="Photo added. We will use it to look for images of you.")
     return redirect("casework:portal_home")
 
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import user_has_device
 
 from casework import access, selectors
-from casework.forms import ENROLLED, CodesResetForm, EnrolSubjectForm, KnownHashesForm
+from casework.forms import ENROLLED, CodesResetForm, EnrolSubjectForm, KnownHashesForm, PhotoForm
 from casework.models import ConsentPurpose, Membership, Organization
 from casework.services.consent import subject_consents_to
 from casework.services.two_factor import totp_devices_reset
@@ -71,6 +71,8 @@ def subject_detail(request, pk: int):
         "codes_form": CodesResetForm(),
         "hashes_form": KnownHashesForm() if role in access.REVIEWERS and subject_consents_to(
             subject, ConsentPurpose.HASH_MATCHING) else None,
+        "photo_form": PhotoForm() if role in access.REVIEWERS and subject_consents_to(
+            subject, ConsentPurpose.LIKENESS_MATCHING) else None,
     })
 
 

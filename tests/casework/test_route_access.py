@@ -87,6 +87,7 @@ RULES: dict[str, Rule] = {
     "casework:subject_detail": Rule(STAFF, "subject"),
     "casework:subject_codes_reset": Rule(REVIEWERS, "subject"),
     "casework:subject_hashes_add": Rule(REVIEWERS, "subject"),
+    "casework:subject_photo_add": Rule(REVIEWERS, "subject"),
     # Takedown requests (each transition's roles are the state machine's, tested in test_takedowns)
     "casework:takedown_detail": Rule(STAFF, "takedown"),
     "casework:takedown_transition": Rule(STAFF, "takedown"),

@@ -116,3 +116,14 @@ def test_staff_record_a_withdrawal_the_subject_asked_for_and_it_purges_at_once(c
     assert not FaceTemplate.objects.filter(subject=astronaut_subject).exists()
     assert AuditEvent.objects.filter(action="consent.withdrawn", actor=legal).exists()
     assert "record a withdrawal" not in response.content.decode()  # nothing left to withdraw
+
+
+def test_a_caseworker_adds_a_reference_photo_for_a_subject(client, caseworker, astronaut_subject, images):
+    url = reverse("casework:subject_photo_add", args=[astronaut_subject.pk])
+    client.force_login(caseworker)
+    page = client.post(url, {"photo": SimpleUploadedFile("coffee.jpg", images["reported-coffee.jpg"])}, follow=True)
+    assert NO_FACE_IN_REFERENCE in unescape(page.content.decode())
+    page = client.post(url, {"photo": SimpleUploadedFile("again.jpg", images["reported-astronaut.jpg"])}, follow=True)
+    assert "Reference photo added for Astronaut." in page.content.decode()
+    assert ReferencePhoto.objects.filter(subject=astronaut_subject).count() == 2
+    assert AuditEvent.objects.filter(action="reference_photo.added", actor=caseworker).exists()
