@@ -1,11 +1,15 @@
-"""A subject signs in to the portal with an e-mailed link, reads what withdrawing means, and withdraws."""
+"""A subject signs in to the portal with an e-mailed link, reads what withdrawing means, and withdraws;
+and a subject on a phone turns on sign-in codes and is asked for one at the next sign-in."""
 
+import base64
 import re
 
 from django.core import mail
+from django_otp.oath import TOTP
 
 from casework.models import ConsentMethod, ConsentPurpose
 from casework.services.consent import subject_enroll
+from tests.browser.conftest import PHONE
 
 EMAIL = "alex@example.org"
 
@@ -49,3 +53,46 @@ def test_a_subject_signs_in_by_email_link_and_withdraws_consent(live_server, org
     screenshot(page, "withdrawn")
     consent.refresh_from_db()
     assert not consent.is_active and not subject.reference_photos.exists()
+
+
+def _code(key_base32: str, steps_ahead: int = 0) -> str:
+    key = base64.b32decode(key_base32 + "=" * (-len(key_base32) % 8))
+    return f"{TOTP(key, drift=steps_ahead).token():06d}"
+
+
+def _sign_in_by_link(page, base_url: str) -> None:
+    page.goto(f"{base_url}/portal/sign-in")
+    page.fill("#link-email", EMAIL)
+    page.click("main button:has-text('E-mail me a link')")
+    page.locator("main .message", has_text="sign-in link is on its way").wait_for()
+    link = re.search(r"https?://\S+/portal/link/\S+", mail.outbox[-1].body).group(0)
+    page.goto(link)
+    page.click("main button:has-text('Sign in')")
+
+
+def test_a_subject_on_a_phone_turns_on_sign_in_codes_and_is_asked_at_the_next_sign_in(
+    live_server, org, consent_text, images, new_page, screenshot
+):
+    subject_enroll(
+        organization=org, display_name="Alex Example", text=consent_text, method=ConsentMethod.PAPER_WITNESSED,
+        signature="Alex Example", photos=[("reference.jpg", images["reference.jpg"])],
+        purposes=[ConsentPurpose.LIKENESS_MATCHING], contact_email=EMAIL,
+    )
+    page = new_page(**PHONE)
+    _sign_in_by_link(page, live_server.url)
+    page.click("main a:has-text('Turn on sign-in codes')")
+    page.locator("h1", has_text="Turn on sign-in codes").wait_for()
+    assert page.locator("main .qr svg").is_visible()
+    screenshot(page, "codes-setup")
+    key = page.inner_text("code.secret").strip()
+    page.fill("#token", _code(key))
+    page.click("main button:has-text('Turn on')")
+    page.locator("main .message", has_text="Sign-in codes are on").wait_for()
+    page.click("main button:has-text('Sign out')")
+
+    _sign_in_by_link(page, live_server.url)
+    page.locator("h1", has_text="Enter your code").wait_for()
+    screenshot(page, "codes-asked")
+    page.fill("#token", _code(key, steps_ahead=1))  # the first code was used up at setup
+    page.click("main button:has-text('Continue')")
+    page.locator("h1", has_text="Hello, Alex Example").wait_for()
