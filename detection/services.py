@@ -145,6 +145,12 @@ class PurgeSummary:
     def as_dict(self) -> dict[str, int]:
         return self.__dict__.copy()
 
+    @property
+    def stored_items(self) -> int:
+        """What the subject gave that was deleted, as told to them: photos and hashes (templates are
+        made from the photos)."""
+        return self.reference_photos + self.known_hashes
+
 
 def subject_biometrics_purge(*, subject_id: int, likeness: bool = True, known_hashes: bool = True) -> PurgeSummary:
     """Delete a subject's biometric data: face data for ``likeness``, hashes for ``known_hashes``.

@@ -44,9 +44,10 @@ class ParsedHash:
 def known_hashes_parse(text: str) -> list[ParsedHash]:
     """Every hash in ``text``; all bad lines are named at once, so the person fixes them in one go."""
     parsed, bad = [], []
-    # Anything after "#" is a note (hash_files writes the file name there).
-    lines = [(number, line.split("#", 1)[0].strip()) for number, line in enumerate(text.splitlines(), start=1)]
-    for number, line in [(number, line) for number, line in lines if line]:
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()  # after "#", a note (hash_files writes the file name there)
+        if not line:
+            continue
         match = _LINE.match(line.lower())
         algorithm = match and (match["algorithm"] or {64: "pdq", 16: "phash"}.get(len(match["value"])))
         quality = int(match["quality"]) if match and match["quality"] else None

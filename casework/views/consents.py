@@ -40,8 +40,7 @@ def consent_withdraw_view(request, pk: int):
         except ConsentError as exc:
             messages.error(request, exc.reason)
         else:
-            deleted = summary.reference_photos + summary.known_hashes
-            messages.success(request, WITHDRAWN.format(subject=consent.subject, deleted=deleted))
+            messages.success(request, WITHDRAWN.format(subject=consent.subject, deleted=summary.stored_items))
         return redirect("casework:subject_detail", pk=consent.subject_id)
     return render(request, "casework/consent_withdraw.html", {
         "consent": consent, "form": form,

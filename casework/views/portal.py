@@ -168,8 +168,8 @@ def portal_consent_withdraw(request, subject: Subject, pk: int):
         except ConsentError as exc:
             messages.error(request, exc.reason)
         else:
-            deleted = summary.reference_photos + summary.known_hashes
-            messages.success(request, f"Your consent is withdrawn. {deleted} stored item(s) about you were deleted.")
+            messages.success(request, f"Your consent is withdrawn. {summary.stored_items} stored item(s) about you "
+                                      "were deleted.")
         return redirect("casework:portal_home")
     context = {"subject": subject, "consent": consent, "form": form,
                "consequences": selectors.consent_withdrawal_consequences(consent) if consent.is_active else []}

@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import user_has_device
@@ -19,17 +18,14 @@ from casework import access
 from casework.models import Subject
 from casework.services.two_factor import TwoFactorError, totp_devices_remove
 from casework.views.portal import subject_required
-from casework.views.totp import totp_setup_step, totp_verify_step
+from casework.views.totp import next_url, totp_setup_step, totp_verify_step
 
 CODES_ON = "Sign-in codes are on: after each sign-in we will ask for the code your app shows."
 CODES_OFF = "Sign-in codes are off."
 
 
 def _next(request) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target.startswith("/portal/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return reverse("casework:portal_home")
+    return next_url(request, default=reverse("casework:portal_home"), within="/portal/")
 
 
 @never_cache

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import qrcode
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django_otp import login as otp_login
 from django_otp import match_token
@@ -26,6 +27,17 @@ def qr_svg(text: str) -> SafeString:
     image service would leak it, and inline SVG needs no script or style."""
     image = qrcode.make(text, image_factory=SvgPathImage, box_size=8, border=2)
     return mark_safe(image.to_string(encoding="unicode"))  # paths drawn from the encoded bits, no text
+
+
+def next_url(request, *, default: str, within: str = "/") -> str:
+    """Where to go after the code: the asked-for page if it is on this site (and under ``within``),
+    else ``default``; never another host, so the form cannot be used to send someone elsewhere."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith(within) and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
 
 
 @dataclass

@@ -5,12 +5,11 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 from django_otp import user_has_device
 
 from casework import access
-from casework.views.totp import totp_setup_step, totp_verify_step
+from casework.views.totp import next_url, totp_setup_step, totp_verify_step
 
 
 def _staff_only(user) -> None:
@@ -20,10 +19,7 @@ def _staff_only(user) -> None:
 
 
 def _next(request) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return "/"
+    return next_url(request, default="/")
 
 
 @require_http_methods(["GET", "POST"])
