@@ -21,8 +21,10 @@ install: $(STAMP)
 
 run: $(STAMP)
 	@test -f .env || { echo "DEBUG=1" > .env; echo "Wrote .env (DEBUG=1): this checkout runs in development mode."; }
+	@# The demo organisation receives the public form's reports (README, "Public reports").
+	@grep -q '^PUBLIC_REPORTS_ORGANIZATION=' .env || { echo "PUBLIC_REPORTS_ORGANIZATION=demo" >> .env; echo "Added PUBLIC_REPORTS_ORGANIZATION=demo to .env."; }
 	$(BIN)/python manage.py migrate --verbosity 0
-	$(BIN)/python manage.py demo
+	$(BIN)/python manage.py demo --base-url http://$(HOST):$(PORT)
 	@echo
 	@echo "Reclaim is starting at http://$(HOST):$(PORT)/  (sign in as casey / reclaim-demo-password)"
 	@echo

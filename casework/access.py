@@ -7,11 +7,11 @@ not revealed; a role without the right gets 403.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from casework.models import Case, Consent, Membership, Notice, Report, Role, Subject, TakedownRequest
-from detection.models import Finding, ReferencePhoto
+from detection.models import Finding, MediaItem, ReferencePhoto
 
 REVIEWERS = {Role.CASEWORKER, Role.ADMIN}
 NOTICE_ISSUERS = {Role.LEGAL, Role.ADMIN}
@@ -100,6 +100,31 @@ def subject_get_for_user(user, pk: int) -> Subject:
 
 def report_get_for_user(user, pk: int) -> Report:
     return _one_or_404(Report.objects.filter(organization_id__in=organization_ids(user)), pk, "report")
+
+
+def media_items_of(organization_ids: list[int]) -> QuerySet[MediaItem]:
+    """Media items the organisations hold: captured or submitted by them, in one of their cases or
+    reports, or found for one of their subjects."""
+    return MediaItem.objects.filter(
+        Q(organization_id__in=organization_ids)
+        | Q(submissions__organization_id__in=organization_ids)
+        | Q(cases__organization_id__in=organization_ids)
+        | Q(reports__organization_id__in=organization_ids)
+        | Q(findings__subject__organization_id__in=organization_ids)
+    ).distinct()
+
+
+def media_item_get_for_user(user, pk: int, allowed: set[str]) -> tuple[MediaItem, int]:
+    """A media item of the user's organisations, and the one in which their role is ``allowed`` (the
+    organisation an action on it is recorded for); 404 if none holds it, 403 if no role there allows."""
+    item = _one_or_404(media_items_of(organization_ids(user)), pk, "media item")
+    for organization_id in (
+        Membership.objects.filter(user=user, role__in=allowed).order_by("organization_id")
+        .values_list("organization_id", flat=True)
+    ):
+        if media_items_of([organization_id]).filter(pk=item.pk).exists():
+            return item, organization_id
+    raise PermissionDenied(ROLE_REQUIRED)
 
 
 # --- Pages without staff membership: the public report form and the subject portal -------------

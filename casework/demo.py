@@ -12,11 +12,14 @@ from django.db import transaction
 from PIL import Image
 
 from casework.models import ConsentMethod, ConsentPurpose, ConsentText, Membership, Organization, Role
+from casework.demo_history import demo_history_seed
 from casework.services.consent import subject_enroll
 from detection.models import MediaItem
 from detection.services import media_ingest, media_scan
 
 DEMO_PASSWORD = "reclaim-demo-password"
+DEMO_SUBJECT_NAME = "Demo subject (astronaut)"
+DEMO_SUBJECT_EMAIL = "subject@demo.example.org"  # `manage.py demo` prints her portal sign-in link
 DEMO_USERS = [("casey", Role.CASEWORKER), ("lee", Role.LEGAL), ("ada", Role.ADMIN)]
 CONSENT_BODY = (
     "I agree that Reclaim may keep reference photos of my face and a mathematical template computed "
@@ -73,13 +76,18 @@ def demo_seed(log=print) -> None:
                 "purposes": [ConsentPurpose.LIKENESS_MATCHING, ConsentPurpose.HASH_MATCHING],
             },
         )
-        if not organization.subjects.exists():
+        if not organization.cases.exists():
+            # First, so the audit chain stays in time order: the history happened before today's enrolment.
+            requests = demo_history_seed(organization=organization, caseworker=users["casey"], legal=users["lee"])
+            log(f"Replayed {requests} takedown requests of the last four months (desk and metrics).")
+        if not organization.subjects.filter(display_name=DEMO_SUBJECT_NAME).exists():
             subject_enroll(
                 organization=organization,
-                display_name="Demo subject (astronaut)",
+                display_name=DEMO_SUBJECT_NAME,
                 text=text,
                 method=ConsentMethod.PAPER_WITNESSED,
                 signature="Demo Subject",
+                contact_email=DEMO_SUBJECT_EMAIL,
                 photos=[("reference.jpg", images["reference.jpg"])],
                 by=users["casey"],
             )
@@ -89,6 +97,7 @@ def demo_seed(log=print) -> None:
             source=MediaItem.Source.UPLOAD,
             original_name=name,
             source_url=f"https://example.org/posts/{name.removesuffix('.jpg')}",
+            organization_id=organization.pk,
         )
         if item.status == MediaItem.Status.RECEIVED:
             media_scan(media_item_id=item.pk)

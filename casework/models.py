@@ -128,6 +128,10 @@ class Report(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="reports")
     reference = models.CharField(max_length=20, unique=True)
     pin_hash = models.CharField(max_length=200)
+    # Wrong PINs in the current hour (casework.services.reports.report_unlock): in the row, so every web
+    # worker counts the same attempts and a lock holds whichever worker answers.
+    pin_failures = models.PositiveIntegerField(default=0)
+    pin_failures_since = models.DateTimeField(null=True, blank=True)
     reporter_role = models.CharField(max_length=20, choices=ReporterRole.choices)
     urls = models.TextField(blank=True)
     description = models.TextField(blank=True)

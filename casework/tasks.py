@@ -31,6 +31,10 @@ def deadlines_check() -> dict:
 
 
 @shared_task(
+    # Longer than the broker's visibility timeout (settings, SCAN_TIME_LIMIT_S): held unacknowledged, a
+    # purge still running would be handed to a second worker. Acknowledged at once, a lost purge is
+    # done by the next day's.
+    acks_late=False,
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=3,
@@ -63,6 +67,9 @@ def takedown_rechecks_schedule() -> list[int]:
     autoretry_for=(OperationalError,),  # fetch failures are an outcome (recorded "failed"), not retried
     retry_backoff=True,
     max_retries=3,
+    # Longer than the broker's visibility timeout, so acknowledged at once (see biometrics_retention_purge):
+    # a lost recheck is due again and queued by the next takedown_rechecks_schedule.
+    acks_late=False,
     # The page, then up to detection.revisits.MAX_MEDIA_PER_REVISIT media, each within FETCH_DEADLINE_S.
     soft_time_limit=15 * 60,
     time_limit=16 * 60,

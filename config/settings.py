@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from whitenoise.compress import Compressor
 
 from config.env import env_bool, env_float, env_int, env_list, env_str, load_env_file
 
@@ -86,7 +87,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves /static/ from STATIC_ROOT in the WSGI process (README, "Production"): no proxy rule to forget.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
+    "config.middleware.RequestSizeLimitMiddleware",  # before anything reads a body (config.uploads)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -133,6 +137,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+# Outside DEBUG, `collectstatic` writes compressed copies under content-hashed names, which WhiteNoise
+# serves with a year's caching (a new release is a new name). Without collectstatic every page fails
+# (the manifest is missing) rather than rendering without its stylesheet. With DEBUG, files are served
+# straight from the apps' static folders and picked up as they change.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Source maps (14 of the 25 MB collected, all from the API docs' bundles) are read only by developer tools:
+# compressing them doubled collectstatic's time for nothing.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- People ---------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -152,6 +170,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = 1 if env_bool("BEHIND_TLS_PROXY", False) else None
+# django-ipware is not installed, so without this axes would see the proxy's address for everyone:
+# lockouts and the public rate limits name the same address (casework.ratelimit.client_address).
+AXES_CLIENT_IP_CALLABLE = "casework.ratelimit.client_address"
+# Failures live in the database (axes' default, named here): every web worker sees the same lockout.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 # Staff (anyone with a Membership) must confirm a TOTP device before any staff page
 # (casework.two_factor). The issuer names this deployment in the authenticator app.
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Reclaim")
@@ -166,6 +189,8 @@ USE_TZ = True
 # --- Security (production values unless DEBUG) ---------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# A load balancer's health probe often speaks plain HTTP to the app behind the TLS proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
@@ -204,6 +229,14 @@ PUBLIC_REPORTS_ORGANIZATION = env_str("PUBLIC_REPORTS_ORGANIZATION", "")
 PUBLIC_REPORT_PIN_ATTEMPTS = env_int("PUBLIC_REPORT_PIN_ATTEMPTS", 5, minimum=1)
 # How long a subject's e-mail sign-in link works. Short, because whoever holds the link signs in.
 PORTAL_LINK_MINUTES = env_int("PORTAL_LINK_MINUTES", 30, minimum=1)
+# POSTs per address to each public form (report, report status and PIN, portal sign-in), counted in
+# the shared cache before any work: each costs a password hash (~0.2 s of CPU) or an e-mail, so five
+# report flows a second would otherwise fill two cores. A reporter needs two POSTs per report.
+PUBLIC_POST_RATE = env_str("PUBLIC_POST_RATE", "10/minute")
+if not (PUBLIC_POST_RATE.partition("/")[0].isdigit() and PUBLIC_POST_RATE.partition("/")[2][:1] in ("s", "m", "h")):
+    raise ImproperlyConfigured(f"PUBLIC_POST_RATE: {PUBLIC_POST_RATE!r} is not a rate such as 10/minute")
+# Behind a TLS proxy the client's address is the last X-Forwarded-For hop (the one the proxy added).
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
 
 # --- Background work ------------------------------------------------------------------------------
 # No broker configured means tasks run in-process, right after the transaction that queued them
@@ -215,6 +248,54 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
+# Scans that are never lost (README, "Workers on Redis"). A pool child killed mid-task (SIGKILL, the
+# OOM killer) is a lost worker: with acks_late, this puts its message back at once instead of
+# acknowledging it, and the next scan resumes the item (detection.services.media_scan). A file that
+# kills its worker every time is failed with a reason after SCAN_MAX_ATTEMPTS claims, not looped on.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# The hard limit of one scan (detection.tasks.scan_media); the soft limit before it fails the item with
+# a reason ("took longer than the time limit"), the hard one stops a scan stuck in native code.
+SCAN_TIME_LIMIT_S = env_int("SCAN_TIME_LIMIT_S", 360, minimum=10)
+SCAN_SOFT_TIME_LIMIT_S = SCAN_TIME_LIMIT_S - max(5, SCAN_TIME_LIMIT_S // 6)
+# Past the hard limit: a retry's countdown (scan_media caps it at 15 s) and the ack reaching Redis.
+SCAN_GRACE_S = 30
+# A message a worker took but never acknowledged (the main worker process killed, the machine gone)
+# is given to another worker by Redis after this long. Redis's default is an hour: a scan lost with its
+# worker waited that long. It must stay above every acks_late task's time limit plus its countdown, or
+# a task still running is handed out twice: tasks that run longer are acks_early (casework.tasks).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": SCAN_TIME_LIMIT_S + SCAN_GRACE_S}
+# A claim older than this is a scan whose worker is gone: no scan runs past its hard limit. The sweeper
+# (detection.tasks.media_scans_sweep, on beat) re-queues it, and a re-submission of the file does too.
+SCAN_STUCK_AFTER_S = SCAN_TIME_LIMIT_S + SCAN_GRACE_S
+# A received item no worker has claimed after this long: its message may have been lost with the broker
+# (a Redis restart without persistence). Long enough that a busy queue is not filled with duplicates.
+SCAN_QUEUED_STALE_S = env_int("SCAN_QUEUED_STALE_MINUTES", 15, minimum=1) * 60
+# Claims of one item before it is failed as "stopped before it finished": a file that kills its worker
+# (memory) or passes the hard limit every time must end, with a reason a person reads.
+SCAN_MAX_ATTEMPTS = env_int("SCAN_MAX_ATTEMPTS", 3, minimum=1)
+SCAN_SWEEP_EVERY_S = env_int("SCAN_SWEEP_EVERY_S", 60, minimum=1)
+
+# --- Shared cache ---------------------------------------------------------------------------------
+# Every limit and lockout that lives in the cache (API throttles, public form rate limits) must be
+# counted once for all web workers, never per process. CACHE_URL (redis://…) first; else a redis://
+# CELERY_BROKER_URL, shared with the broker under KEY_PREFIX; else the database, in a table that
+# migration casework 0008 creates (so `migrate` is all a deployment runs). Redis counts exactly under
+# concurrent requests; the database's increment is a read then a write, so it may let a few through.
+CACHE_URL = env_str("CACHE_URL") or ""
+_broker = env_str("CELERY_BROKER_URL") or ""
+if not CACHE_URL and _broker.startswith(("redis://", "rediss://")):
+    CACHE_URL = _broker
+CACHE_TABLE = "reclaim_cache"
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r} is not a Redis URL (redis://host:6379/1)")
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+                          "KEY_PREFIX": "reclaim"}}
+else:
+    # Culling at the default 300 rows would wipe live counters; a day's default expiry outlasts every
+    # window (an increment here re-sets the expiry to this default).
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE,
+                          "TIMEOUT": 24 * 60 * 60, "OPTIONS": {"MAX_ENTRIES": 100_000}}}
 # How often each takedown URL is revisited (casework.services.rechecks): hourly finds a removal within
 # the hour, which is what a 48-hour TAKE IT DOWN clock needs, without hammering the platform.
 RECHECK_EVERY_MINUTES = env_int("RECHECK_EVERY_MINUTES", 60, minimum=5)
@@ -239,6 +320,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5 * 60,  # a returned image is at most five minutes from its case being re-opened
         "options": {"expires": 4 * 60},
     },
+    "media-scans-sweep": {
+        "task": "detection.tasks.media_scans_sweep",
+        "schedule": SCAN_SWEEP_EVERY_S,  # a lost scan is re-queued within SCAN_STUCK_AFTER_S plus this
+        "options": {"expires": SCAN_SWEEP_EVERY_S * 0.8},  # a late sweep is worth nothing: the next does it
+    },
 }
 
 # --- API ------------------------------------------------------------------------------------------
@@ -252,6 +338,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # A JSON body nested too deep for Python's parser is a 400, not a 500 (casework.api.common).
+    "DEFAULT_PARSER_CLASSES": [
+        "casework.api.common.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # Over-size bodies answer 413 in JSON like every other API error.
+    "EXCEPTION_HANDLER": "casework.api.common.api_exception_handler",
     # Per token (each has its own service account) or per staff member (casework.api.common.ApiRateThrottle):
     # reads are cheap; each write may fetch a URL and queue a scan.
     "DEFAULT_THROTTLE_RATES": {
@@ -273,6 +367,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "OAS_VERSION": "3.1.0",  # for "webhooks": what Reclaim POSTs to partners (casework.api.webhooks)
     "WEBHOOKS": ["casework.api.webhooks.finding_confirmed_webhook"],
+    # A media item's status is in two components (the submit answer and the item), so it is named here.
+    "ENUM_NAME_OVERRIDES": {"MediaItemStatusEnum": "detection.models.MediaItem.Status"},
 }
 
 # --- Detection ------------------------------------------------------------------------------------
@@ -294,6 +390,13 @@ MATCH_INDEX_DIR = env_str("MATCH_INDEX_DIR")
 # non-commercial licence: off unless the deployment's use is non-commercial and says so.
 INDICATORS_ALLOW_NONCOMMERCIAL_MODELS = env_bool("INDICATORS_ALLOW_NONCOMMERCIAL_MODELS", False)
 MEDIA_MAX_BYTES = env_int("MEDIA_MAX_BYTES", 200 * 1024 * 1024, minimum=1)
+# Counted while the upload streams, before Django's own handlers (memory up to 2.5 MB, then a temporary
+# file): a request past MEDIA_MAX_BYTES is refused with 413 there (config.uploads), for every form and the API.
+FILE_UPLOAD_HANDLERS = [
+    "config.uploads.MediaSizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 MEDIA_MAX_PIXELS = env_int("MEDIA_MAX_PIXELS", 60_000_000, minimum=1)
 MEDIA_MAX_VIDEO_PIXELS = env_int("MEDIA_MAX_VIDEO_PIXELS", 3840 * 2160, minimum=1)
 MEDIA_MAX_DURATION_S = env_float("MEDIA_MAX_DURATION_S", 3600.0, minimum=1.0)

@@ -19,6 +19,9 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SECURE_SSL_REDIRECT = False
+# Templates name static files without a collectstatic run: the production storage needs its manifest.
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="reclaim-test-static-"))  # WhiteNoise warns when it is missing
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="reclaim-test-media-"))  # noqa: F405
 # Fetching tests serve pages from a local HTTP server; production refuses loopback like any private address.
 FETCH_ALLOWED_NETWORKS = ["127.0.0.1/32"]

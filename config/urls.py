@@ -3,13 +3,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from casework.views import two_factor
+from casework.views import health, two_factor
 
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/two-factor/", two_factor.two_factor_setup, name="two_factor_setup"),
     path("accounts/two-factor/verify/", two_factor.two_factor_verify, name="two_factor_verify"),
+    path("healthz", health.healthz, name="healthz"),  # for load balancers and supervisors (README, "Production")
     path("admin/", admin.site.urls),
     path("api/v1/", include("casework.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

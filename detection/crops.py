@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageFilter
 
 from detection.encryption import EncryptionError, data_decrypt
 from detection.engine.media import MediaError, decode_image
@@ -87,3 +88,63 @@ def finding_reference_crop(finding: Finding) -> bytes | None:
     except EncryptionError:
         return None
     return face_crop_jpeg(data, template.box)
+
+
+# --- What the page shows before a person chooses to look -----------------------------------------
+# The page is sent this instead of the media until the reveal is recorded (casework.services.reveals),
+# so a page without its stylesheet or script (static files not served) still shows nothing that
+# identifies anyone. The picture is shrunk to BLUR_SIDE pixels on its longer side, which leaves a face
+# a few pixels wide, blurred there, and only then enlarged and blurred again for display: the
+# enlargement cannot bring back detail that the shrinking threw away.
+BLUR_SIDE = 16
+BLURRED_SIDE = 320
+BLURRED_QUALITY = 60
+PLACEHOLDER_COLOUR = (128, 128, 128)
+
+
+def blurred_jpeg(image: Image.Image) -> bytes:
+    """A heavily blurred, small JPEG rendering of ``image``: its colours and layout, no detail."""
+    image = image.convert("RGB")
+    small = image.copy()
+    small.thumbnail((BLUR_SIDE, BLUR_SIDE), Image.Resampling.BOX)
+    small = small.filter(ImageFilter.GaussianBlur(radius=1))
+    scale = BLURRED_SIDE / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    shown = small.resize(size, Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(radius=BLURRED_SIDE / 20))
+    out = io.BytesIO()
+    shown.save(out, format="JPEG", quality=BLURRED_QUALITY)
+    return out.getvalue()
+
+
+def placeholder_jpeg(width: int = 4, height: int = 3) -> bytes:
+    """A flat grey picture: shown where not even a blurred rendering can be made (a file that is not
+    an image or a video, a video that does not decode). Fails closed: nothing of the file is sent."""
+    return blurred_jpeg(Image.new("RGB", (width, height), PLACEHOLDER_COLOUR))
+
+
+def media_blurred_jpeg(data: bytes, *, kind: str) -> bytes:
+    """The blurred rendering of a media file: an image's pixels, or a video's first frame (the poster),
+    else the grey placeholder."""
+    limits = media_limits()
+    if kind == MediaItem.Kind.VIDEO:
+        from detection.engine.video.opening import VideoLimits, open_video
+
+        try:
+            with open_video(data, VideoLimits(max_bytes=limits.max_bytes, max_pixels=limits.max_video_pixels,
+                                              max_duration_s=limits.max_duration_s)) as video:
+                bgr = video.retrieve()
+        except MediaError:
+            return placeholder_jpeg()
+        return blurred_jpeg(Image.fromarray(np.ascontiguousarray(bgr[:, :, ::-1])))
+    try:
+        decoded = decode_image(data, limits)
+    except MediaError:
+        return placeholder_jpeg()
+    return blurred_jpeg(Image.fromarray(decoded.rgb))
+
+
+def jpeg_blurred(data: bytes | None) -> bytes | None:
+    """The blurred rendering of a face crop (itself a JPEG cut by ``face_crop_jpeg``)."""
+    if data is None:
+        return None
+    return blurred_jpeg(Image.open(io.BytesIO(data)))

@@ -73,12 +73,22 @@ class MediaItem(models.Model):
         UNKNOWN = "unknown", "Unknown"
 
     class Status(models.TextChoices):
+        # A submitted URL not fetched yet: a task fetches it (services.media_url_fetch).
+        FETCHING = "fetching", "Fetching"
         RECEIVED = "received", "Received"
         PROCESSING = "processing", "Processing"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        # A submitted URL that was a page, or bytes already captured: its media are ``found_media_items``.
+        FETCHED = "fetched", "Fetched"
 
     source = models.CharField(max_length=20, choices=Source.choices)
+    # Who sent it; empty for captures that belong to no organisation (``manage.py scan``). Captures are
+    # one per organisation: finding another's item for the same bytes would tell that it was sent, when.
+    organization = models.ForeignKey(
+        "casework.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="media_items",
+        db_index=True,
+    )
     source_url = models.URLField(max_length=2000, blank=True, help_text="Where the file itself was fetched from.")
     page_url = models.URLField(max_length=2000, blank=True, help_text="The page the file was found on, if any.")
     # Evidence of capture for fetched media: what the server said, and when.
@@ -88,7 +98,7 @@ class MediaItem(models.Model):
     content_type = models.CharField(max_length=100, blank=True, help_text="Sniffed from the bytes, not the header.")
     original_name = models.CharField(max_length=255, blank=True)
     file = models.FileField(upload_to="media_items/", blank=True)
-    sha256 = models.CharField(max_length=64, db_index=True)
+    sha256 = models.CharField(max_length=64, db_index=True, blank=True)  # blank until a submitted URL is fetched
     md5 = models.CharField(max_length=32)
     size = models.BigIntegerField()
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.UNKNOWN)
@@ -105,11 +115,28 @@ class MediaItem(models.Model):
     failure_reason = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The scan's bookkeeping (services.media_scan): when it was last queued again and claimed by a worker,
+    # and how many claims there were. A claim older than the hard time limit is a worker that died; the
+    # sweeper re-queues the item (services.media_scans_requeue_stuck) until SCAN_MAX_ATTEMPTS claims.
+    scan_queued_at = models.DateTimeField(null=True, blank=True)
+    scan_started_at = models.DateTimeField(null=True, blank=True)
+    scan_attempts = models.PositiveSmallIntegerField(default=0)
+    # A submitted URL's item: the captures its fetch gave (itself, for an image or a video it became).
+    found_media_items = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="found_by")
 
     class Meta:
+        # The same bytes seen at the same place are one capture of an organisation; another URL is new
+        # evidence. A URL not fetched yet has no bytes (sha256 "") and is no capture.
         constraints = [
-            # The same bytes seen at the same place are one capture; another URL is new evidence.
-            models.UniqueConstraint(fields=["sha256", "source_url"], name="one_media_item_per_capture")
+            models.UniqueConstraint(
+                fields=["organization", "sha256", "source_url"], condition=~models.Q(sha256=""),
+                name="one_media_item_per_capture_and_organization",
+            ),
+            # NULLs differ in a unique index, so captures of no organisation need their own.
+            models.UniqueConstraint(
+                fields=["sha256", "source_url"], condition=models.Q(organization__isnull=True) & ~models.Q(sha256=""),
+                name="one_media_item_per_capture_without_organization",
+            ),
         ]
 
     def __str__(self) -> str:

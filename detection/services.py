@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import cache
 from pathlib import PurePath
 
@@ -13,7 +15,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from detection import fetching
@@ -46,6 +48,10 @@ SEVERAL_FACES_IN_REFERENCE = (
 SCAN_TOO_LONG = "Scanning took longer than the time limit; the file may be too long or too large."
 SCAN_CRASHED = "An internal error stopped the scan; it has been logged for the maintainers."
 FILE_GONE = "The stored file is gone (deleted since it was received, e.g. by a purge); nothing was scanned."
+SCAN_STOPPED = (
+    "The scan stopped before it finished {attempts} times (its worker was killed, ran out of memory, or "
+    "passed the time limit), so it was not tried again. Staff can choose “Scan again” once the cause is fixed."
+)
 
 
 class EnrolmentError(ReadableError):
@@ -191,37 +197,46 @@ def subject_biometrics_purge(*, subject_id: int, likeness: bool = True, known_ha
 
 
 def media_ingest(
-    *, data: bytes, source: str, original_name: str = "", source_url: str = ""
+    *, data: bytes, source: str, original_name: str = "", source_url: str = "", organization_id: int | None = None
 ) -> MediaItem:
-    """Record a captured file; the same bytes from the same place are one item, so a re-scan adds nothing.
+    """Record a captured file; the same bytes from the same place are one item of an organisation, so a
+    re-scan adds nothing. Another organisation's capture of the same bytes is never returned: its id and
+    its ``received_at`` would tell this one that the file was sent before, and when.
 
     Over-limit files become a failed item with the reason: nothing is lost silently.
     """
     sha256 = hashes.sha256_hex(data)
-    existing = _capture_existing(sha256, source_url)
+    existing = _capture_existing(sha256, source_url, organization_id)
     if existing is not None:
         return existing
     item = MediaItem(
         source=source,
+        organization_id=organization_id,
         source_url=source_url,
         original_name=original_name[:255],
         sha256=sha256,
         md5=hashes.md5_hex(data),
         size=len(data),
     )
+    _capture_fill(item, data)
+    return _capture_save(item)
+
+
+def _capture_fill(item: MediaItem, data: bytes) -> None:
     try:
         check_size(len(data), media_limits())
     except MediaError as exc:
         item.status = MediaItem.Status.FAILED
         item.failure_reason = exc.reason
     else:
-        item.file = _store("media_items", data, sha256, original_name, encrypt=True)
-    return _capture_save(item)
+        item.status = MediaItem.Status.RECEIVED
+        item.file = _store("media_items", data, item.sha256, item.original_name, encrypt=True)
 
 
-def _capture_existing(sha256: str, source_url: str) -> MediaItem | None:
-    """The same bytes from the same place are one capture (the model's unique constraint)."""
-    return MediaItem.objects.filter(sha256=sha256, source_url=source_url).first()
+def _capture_existing(sha256: str, source_url: str, organization_id: int | None) -> MediaItem | None:
+    """The same bytes from the same place are one capture of an organisation (the model's unique constraints)."""
+    # organization_id=None filters on IS NULL: captures of no organisation are one per place too.
+    return MediaItem.objects.filter(organization_id=organization_id, sha256=sha256, source_url=source_url).first()
 
 
 def _capture_save(item: MediaItem) -> MediaItem:
@@ -229,7 +244,8 @@ def _capture_save(item: MediaItem) -> MediaItem:
         with transaction.atomic():
             item.save()
     except IntegrityError:  # a concurrent ingest of the same capture won the race
-        return MediaItem.objects.get(sha256=item.sha256, source_url=item.source_url)
+        return MediaItem.objects.get(organization_id=item.organization_id, sha256=item.sha256,
+                                     source_url=item.source_url)
     return item
 
 
@@ -239,6 +255,126 @@ def media_scan_enqueue(item: MediaItem) -> None:
     transaction.on_commit(lambda: scan_media.delay(item.pk))
 
 
+# --- Scans that are never lost ---------------------------------------------------------------------
+# A scan's message can be lost: with its worker (acks_late and reject-on-worker-lost put it back, and
+# Redis hands out a dead worker's messages after its visibility timeout, but a Redis restart without
+# persistence loses the queue), or by a bug. The item then waits "received", or stays "processing" with
+# a claim older than any scan can run (SCAN_STUCK_AFTER_S). The sweeper on beat, a re-submission of the
+# same file, and a person's "Scan again" queue such an item again; media_scan decides who scans it.
+
+SCAN_AGAIN_RUNNING = (
+    "This file is being scanned now. If it is still not done {minutes} minutes after its scan started, "
+    "its worker was lost and it can be scanned again."
+)
+SCAN_AGAIN_DONE = "This file was scanned; its results stand."
+SCAN_AGAIN_NO_FILE = "No file is stored for this item (not fetched, over the size limit, or deleted): nothing to scan."
+SWEEP_BATCH = 500  # per sweep: a backlog after an outage is worked off over a few minutes, not in one query
+
+
+class ScanAgainRefused(ReadableError):
+    """A media item a person may not queue for scanning again now."""
+
+
+def _stuck() -> Q:
+    now = timezone.now()
+    queued_before = now - timedelta(seconds=settings.SCAN_QUEUED_STALE_S)
+    waiting_long = Q(scan_queued_at__lt=queued_before) | Q(scan_queued_at__isnull=True, received_at__lt=queued_before)
+    return (Q(status=MediaItem.Status.PROCESSING) & _claim_stale(now)) | (
+        Q(status=MediaItem.Status.RECEIVED) & waiting_long
+    )
+
+
+def _requeue(pk: int, condition: Q, *, fresh_attempts: bool = False) -> bool:
+    """Put an item back to "received" and queue its scan, if ``condition`` still holds in the update:
+    a worker that claims it meanwhile wins, and the item is not queued twice by two sweeps."""
+    fields = {"status": MediaItem.Status.RECEIVED, "scan_queued_at": timezone.now()}
+    if fresh_attempts:
+        fields.update(scan_attempts=0, failure_reason="", processed_at=None)
+    if not MediaItem.objects.filter(condition, pk=pk).update(**fields):
+        return False
+    media_scan_enqueue(MediaItem(pk=pk))
+    return True
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    requeued: list[int]
+    failed: list[int]
+
+    def as_dict(self) -> dict[str, list[int]]:
+        return {"requeued": self.requeued, "failed": self.failed}
+
+
+def media_scans_requeue_stuck() -> SweepSummary:
+    """Queue again each item whose scan was lost; fail those already claimed SCAN_MAX_ATTEMPTS times.
+
+    Safe beside running workers: each change is a conditional update of a stale claim, and a queued
+    duplicate is skipped by media_scan's own claim.
+    """
+    requeued, failed = [], []
+    stuck = MediaItem.objects.filter(_stuck()).order_by("pk").values_list("pk", "scan_attempts")[:SWEEP_BATCH]
+    for pk, attempts in stuck:
+        if attempts >= settings.SCAN_MAX_ATTEMPTS:
+            reason = SCAN_STOPPED.format(attempts=attempts)
+            now = timezone.now()
+            if MediaItem.objects.filter(_stuck(), pk=pk).update(
+                status=MediaItem.Status.FAILED, failure_reason=reason, processed_at=now
+            ):
+                failed.append(pk)
+        elif _requeue(pk, _stuck()):
+            requeued.append(pk)
+    if requeued or failed:
+        log.warning("scan sweep: re-queued %d lost scans %s, failed %d after %d attempts %s",
+                    len(requeued), requeued, len(failed), settings.SCAN_MAX_ATTEMPTS, failed)
+    return SweepSummary(requeued=requeued, failed=failed)
+
+
+def media_scan_enqueue_if_stale(item: MediaItem) -> bool:
+    """Queue a scan of an item sent again (a re-submission, a re-upload) if it still needs one: it is
+    received, or its scan was lost (processing past the limit). Running, done and failed items are left.
+
+    Returns whether a scan was queued.
+    """
+    if item.status == MediaItem.Status.RECEIVED:
+        media_scan_enqueue(item)  # media_scan is idempotent: a second message is skipped
+        return True
+    if item.status == MediaItem.Status.PROCESSING and _requeue(item.pk, Q(status=MediaItem.Status.PROCESSING)
+                                                               & _claim_stale(timezone.now())):
+        item.refresh_from_db()
+        return True
+    return False
+
+
+def media_items_mark_scan_again(items: QuerySet[MediaItem]) -> QuerySet[MediaItem]:
+    """``items``, each with ``may_scan_again``: a stored file whose scan failed or was lost (what a page
+    offers "Scan again" for; media_scan_again also takes an item still waiting for a worker)."""
+    offered = ~Q(file="") & (Q(status=MediaItem.Status.FAILED) | _stuck())
+    return items.annotate(may_scan_again=Case(When(offered, then=Value(True)), default=Value(False),
+                                              output_field=BooleanField()))
+
+
+def media_scan_again(*, item: MediaItem) -> MediaItem:
+    """Queue a failed or lost scan again with a fresh count of attempts: a person decided to try again.
+
+    Raises ScanAgainRefused for a scan running now, a done item, or an item with no stored file.
+    """
+    if not item.file:
+        raise ScanAgainRefused(SCAN_AGAIN_NO_FILE)
+    if item.status == MediaItem.Status.DONE:
+        raise ScanAgainRefused(SCAN_AGAIN_DONE)
+    stale_or_failed = Q(status=MediaItem.Status.FAILED) | _stuck()
+    if item.status == MediaItem.Status.RECEIVED:
+        # Waiting for a worker now, maybe behind a backlog: queued again, it is scanned once all the same.
+        stale_or_failed |= Q(status=MediaItem.Status.RECEIVED)
+    if not _requeue(item.pk, stale_or_failed, fresh_attempts=True):
+        item.refresh_from_db()
+        if item.status == MediaItem.Status.DONE:
+            raise ScanAgainRefused(SCAN_AGAIN_DONE)
+        raise ScanAgainRefused(SCAN_AGAIN_RUNNING.format(minutes=-(-settings.SCAN_STUCK_AFTER_S // 60)))
+    item.refresh_from_db()
+    return item
+
+
 @dataclass(frozen=True)
 class ScanOutcome:
     item: MediaItem
@@ -246,11 +382,39 @@ class ScanOutcome:
     skipped: bool = False  # another worker had it, or it was already done
 
 
-def media_scan(*, media_item_id: int) -> ScanOutcome:
-    """Analyse one media item and write its findings. Safe to run twice, and from two workers."""
-    claimed = MediaItem.objects.filter(
-        pk=media_item_id, status__in=[MediaItem.Status.RECEIVED, MediaItem.Status.PROCESSING]
-    ).update(status=MediaItem.Status.PROCESSING)
+def _claimable(*, resume: bool, now) -> Q:
+    """Items a scan may claim: received ones; processing ones when this delivery resumes a scan (its
+    worker was lost, or it is a retry) or when their claim is older than any scan can run."""
+    if resume:
+        return Q(status__in=[MediaItem.Status.RECEIVED, MediaItem.Status.PROCESSING])
+    return Q(status=MediaItem.Status.RECEIVED) | (Q(status=MediaItem.Status.PROCESSING) & _claim_stale(now))
+
+
+def _claim_stale(now) -> Q:
+    before = now - timedelta(seconds=settings.SCAN_STUCK_AFTER_S)
+    # No claim time: claimed before it was recorded (or by ``manage.py scan``); its age is the item's.
+    return Q(scan_started_at__lt=before) | Q(scan_started_at__isnull=True, received_at__lt=before)
+
+
+def media_scan(*, media_item_id: int, resume: bool = False) -> ScanOutcome:
+    """Analyse one media item and write its findings. Safe to run twice, and from two workers.
+
+    The claim is a conditional update: a second message for an item another worker is scanning is
+    skipped, unless it ``resume``s that scan (the task says so for a redelivered message or a retry).
+    Findings and indicators are written with get_or_create, so a scan resumed after a worker died
+    having written some adds nothing twice. Every claim is counted; past SCAN_MAX_ATTEMPTS the item
+    fails with SCAN_STOPPED instead of being scanned (and killing its worker) once more.
+    """
+    now = timezone.now()
+    claimable = MediaItem.objects.filter(_claimable(resume=resume, now=now), pk=media_item_id)
+    claimed = claimable.filter(scan_attempts__lt=settings.SCAN_MAX_ATTEMPTS).update(
+        status=MediaItem.Status.PROCESSING, scan_started_at=now, scan_attempts=F("scan_attempts") + 1
+    )
+    if not claimed:
+        claimable.update(
+            status=MediaItem.Status.FAILED, processed_at=now,
+            failure_reason=SCAN_STOPPED.format(attempts=settings.SCAN_MAX_ATTEMPTS),
+        )
     item = MediaItem.objects.get(pk=media_item_id)
     if not claimed:
         return ScanOutcome(item=item, findings=[], skipped=True)
@@ -399,6 +563,10 @@ def _hash_finding_write(item: MediaItem, match: matcher.HashMatch) -> Finding | 
 
 NOT_MEDIA_OR_PAGE = "{url} is {content_type}: not an image, a video or a web page."
 NOT_MEDIA = "{url} is {content_type}: not an image or a video."
+PAGE_MEDIA_TOO_SLOW = (
+    "Not fetched: the page and its media took longer than {seconds:g} seconds together, and this one came after."
+)
+FETCH_TOO_LONG = "Fetching took longer than the time limit; the media captured before it are kept."
 _MEDIA_KINDS = (fetching.IMAGE, fetching.VIDEO)
 
 
@@ -414,64 +582,101 @@ def fetch_policy() -> fetching.FetchPolicy:
     )
 
 
-def media_ingest_url(*, url: str, source: str) -> list[MediaItem]:
+def fetch_time_limit_s() -> float:
+    """The longest a submitted URL's fetch by a task lasts (``media_url_fetch``): a page and its media
+    together within one deadline, as one image is. A task's time limit above it stops a bug, never a
+    slow but lawful fetch, and stays under the broker's redelivery timeout."""
+    return settings.FETCH_DEADLINE_S
+
+
+def _fetch_url(url: str, policy: fetching.FetchPolicy) -> fetching.Fetched:
+    fetched = fetching.fetch(url, policy)
+    if fetched.kind not in _MEDIA_KINDS and fetched.kind != fetching.HTML:
+        raise fetching.FetchError(NOT_MEDIA_OR_PAGE.format(url=fetched.final_url, content_type=fetched.content_type))
+    return fetched
+
+
+def media_ingest_url(*, url: str, source: str, organization_id: int | None = None) -> list[MediaItem]:
     """Fetch ``url`` and ingest what it is: one image or video, or the media a web page shows.
 
-    A page's media that cannot be fetched become failed items with the reason, so one broken link
-    loses nothing else and a person sees what was missed. Only a failure of ``url`` itself raises
-    ``FetchError``.
+    In the foreground (``manage.py scan``); a URL submitted through the web is fetched by a task instead
+    (``media_url_receive``). A page's media that cannot be fetched become failed items with the reason,
+    so one broken link loses nothing else and a person sees what was missed. Only a failure of ``url``
+    itself raises ``FetchError``.
     """
     policy = fetch_policy()
-    fetched = fetching.fetch(url, policy)
+    fetched = _fetch_url(url, policy)
     if fetched.kind in _MEDIA_KINDS:
-        return [_media_ingest_fetched(fetched, source=source, page_url="")]
-    if fetched.kind != fetching.HTML:
-        raise fetching.FetchError(NOT_MEDIA_OR_PAGE.format(url=fetched.final_url, content_type=fetched.content_type))
+        return [_media_ingest_fetched(fetched, source=source, page_url="", organization_id=organization_id)]
     items: dict[int, MediaItem] = {}  # two links may redirect to the same capture
-    for media_url in fetching.discover_media(fetched.final_url, fetched.data)[: policy.max_media_per_page]:
-        try:
-            media = fetching.fetch(media_url, policy)
-            if media.kind not in _MEDIA_KINDS:
-                raise fetching.FetchError(NOT_MEDIA.format(url=media.final_url, content_type=media.content_type))
-        except fetching.FetchError as exc:
-            item = media_record_failure(
-                source=source, source_url=media_url, page_url=fetched.final_url, reason=exc.reason
-            )
-        else:
-            item = _media_ingest_fetched(media, source=source, page_url=fetched.final_url)
+    for item in _page_media_ingest(fetched, source=source, organization_id=organization_id, policy=policy):
         items.setdefault(item.pk, item)
     return list(items.values())
 
 
-def _media_ingest_fetched(fetched: fetching.Fetched, *, source: str, page_url: str) -> MediaItem:
-    item = media_ingest(
-        data=fetched.data,
-        source=source,
-        original_name=fetching.url_filename(fetched.final_url),
-        source_url=fetched.final_url,
-    )
-    evidence = {
+def _page_media_ingest(
+    page: fetching.Fetched, *, source: str, organization_id: int | None, policy: fetching.FetchPolicy,
+    ends: float | None = None,
+) -> Iterator[MediaItem]:
+    """Each media the page shows, as an item, in page order. With ``ends`` (a ``time.monotonic()``), the
+    page's fetch and its media's end then, as the policy's deadline; media left over fail with the reason."""
+    for media_url in fetching.discover_media(page.final_url, page.data)[: policy.max_media_per_page]:
+        left = None if ends is None else ends - time.monotonic()
+        try:
+            if left is not None and left <= 0:
+                raise fetching.FetchError(PAGE_MEDIA_TOO_SLOW.format(seconds=policy.deadline_s))
+            media = fetching.fetch(media_url, policy if left is None else replace(
+                policy, deadline_s=min(policy.deadline_s, left)
+            ))
+            if media.kind not in _MEDIA_KINDS:
+                raise fetching.FetchError(NOT_MEDIA.format(url=media.final_url, content_type=media.content_type))
+        except fetching.FetchError as exc:
+            yield media_record_failure(
+                source=source, source_url=media_url, page_url=page.final_url, reason=exc.reason,
+                organization_id=organization_id,
+            )
+        else:
+            yield _media_ingest_fetched(media, source=source, page_url=page.final_url, organization_id=organization_id)
+
+
+def _evidence(fetched: fetching.Fetched, *, page_url: str) -> dict:
+    return {
         "page_url": page_url,
         "http_status": fetched.status,
         "http_headers": fetched.headers,
         "fetched_at": fetched.fetched_at,
         "content_type": fetched.content_type,
     }
+
+
+def _media_ingest_fetched(
+    fetched: fetching.Fetched, *, source: str, page_url: str, organization_id: int | None
+) -> MediaItem:
+    item = media_ingest(
+        data=fetched.data,
+        source=source,
+        original_name=fetching.url_filename(fetched.final_url),
+        source_url=fetched.final_url,
+        organization_id=organization_id,
+    )
     # The first capture's evidence stands: the same bytes fetched again from the same URL add nothing,
     # and the conditional update keeps two concurrent fetches from both writing it.
-    MediaItem.objects.filter(pk=item.pk, fetched_at__isnull=True).update(**evidence)
+    MediaItem.objects.filter(pk=item.pk, fetched_at__isnull=True).update(**_evidence(fetched, page_url=page_url))
     item.refresh_from_db()
     return item
 
 
-def media_record_failure(*, source: str, source_url: str, page_url: str = "", reason: str) -> MediaItem:
+def media_record_failure(
+    *, source: str, source_url: str, page_url: str = "", reason: str, organization_id: int | None = None
+) -> MediaItem:
     """Keep a media file that could not be fetched as a failed item, with the reason."""
     empty = hashes.sha256_hex(b"")
-    existing = _capture_existing(empty, source_url)
+    existing = _capture_existing(empty, source_url, organization_id)
     if existing is not None:
         return existing
     return _capture_save(MediaItem(
         source=source,
+        organization_id=organization_id,
         source_url=source_url,
         page_url=page_url,
         original_name=fetching.url_filename(source_url),
@@ -481,6 +686,111 @@ def media_record_failure(*, source: str, source_url: str, page_url: str = "", re
         status=MediaItem.Status.FAILED,
         failure_reason=reason,
     ))
+
+
+# --- A URL submitted through the web: fetched by a task -------------------------------------------
+# A remote server may take FETCH_DEADLINE_S to answer, far past a web worker's timeout, so the request
+# only records the URL as an item "fetching" and answers with its id; the task fetches it and turns it
+# into what the URL gave. The item's ``found_media_items`` then lists the captures: the item itself
+# (an image or a video), the organisation's earlier capture of the same bytes at the same place (no
+# duplicate: the item is "fetched" and points at it), or a page's media (the item is "fetched").
+
+
+def media_url_receive(*, url: str, source: str, organization_id: int | None) -> MediaItem:
+    """Record a submitted URL to be fetched by a task (``media_url_fetch_enqueue``); nothing is fetched here."""
+    return MediaItem.objects.create(
+        source=source,
+        organization_id=organization_id,
+        source_url=url,
+        original_name=fetching.url_filename(url),
+        sha256="",  # no bytes yet: out of the capture constraints
+        md5="",
+        size=0,
+        status=MediaItem.Status.FETCHING,
+    )
+
+
+def media_url_fetch_enqueue(item: MediaItem) -> None:
+    from detection.tasks import fetch_media_url
+
+    transaction.on_commit(lambda: fetch_media_url.delay(item.pk))
+
+
+def media_url_fetch(*, media_item_id: int) -> MediaItem:
+    """Fetch a submitted URL (an item "fetching") and record what it gave; each capture is queued for
+    scanning. Safe to run twice: an item no longer fetching is left as it is, and captures are one per
+    organisation and place. A URL that cannot be fetched fails the item with the reason."""
+    item = MediaItem.objects.get(pk=media_item_id)
+    if item.status != MediaItem.Status.FETCHING:
+        return item
+    policy = fetch_policy()
+    ends = time.monotonic() + policy.deadline_s
+    try:
+        try:
+            fetched = _fetch_url(item.source_url, policy)
+        except fetching.FetchError as exc:
+            return _url_fetch_end(item, status=MediaItem.Status.FAILED, failure_reason=exc.reason)
+        if fetched.kind in _MEDIA_KINDS:
+            return _url_fetch_capture(item, fetched)
+        # The page's own evidence of capture; its media are items of their own, found one by one so
+        # that a time limit keeps what was captured before it.
+        MediaItem.objects.filter(pk=item.pk, status=MediaItem.Status.FETCHING).update(**_evidence(fetched, page_url=""))
+        for found in _page_media_ingest(fetched, source=item.source, organization_id=item.organization_id,
+                                        policy=policy, ends=ends):
+            item.found_media_items.add(found)
+            media_scan_enqueue_if_stale(found)  # new, or the organisation's earlier capture whose scan was lost
+    except SoftTimeLimitExceeded:
+        return _url_fetch_end(item, status=MediaItem.Status.FAILED, failure_reason=FETCH_TOO_LONG)
+    return _url_fetch_end(item, status=MediaItem.Status.FETCHED)
+
+
+def _url_fetch_end(item: MediaItem, **fields) -> MediaItem:
+    # Conditional: a second delivery of the task that finished first has already said how it ended.
+    MediaItem.objects.filter(pk=item.pk, status=MediaItem.Status.FETCHING).update(processed_at=timezone.now(), **fields)
+    item.refresh_from_db()
+    return item
+
+
+def _url_fetch_capture(item: MediaItem, fetched: fetching.Fetched) -> MediaItem:
+    """The submitted item becomes the capture of an image or a video, unless the organisation already
+    has these bytes from that place: then it points at that capture."""
+    sha256 = hashes.sha256_hex(fetched.data)
+    existing = _capture_existing(sha256, fetched.final_url, item.organization_id)
+    if existing is None:
+        capture = MediaItem(
+            source=item.source, organization_id=item.organization_id, source_url=fetched.final_url,
+            original_name=fetching.url_filename(fetched.final_url), sha256=sha256,
+            md5=hashes.md5_hex(fetched.data), size=len(fetched.data),
+        )
+        _capture_fill(capture, fetched.data)
+        fields = {
+            name: getattr(capture, name)
+            for name in ("source_url", "original_name", "sha256", "md5", "size", "status", "failure_reason")
+        }
+        try:
+            with transaction.atomic():
+                became = MediaItem.objects.filter(pk=item.pk, status=MediaItem.Status.FETCHING).update(
+                    file=capture.file.name or "", **fields, **_evidence(fetched, page_url="")
+                )
+                if became:
+                    item.found_media_items.add(item)
+        except IntegrityError:  # a concurrent fetch of the same bytes at the same place captured them first
+            existing = _capture_existing(sha256, fetched.final_url, item.organization_id)
+        else:
+            item.refresh_from_db()
+            if became and item.status == MediaItem.Status.RECEIVED:
+                media_scan_enqueue(item)
+            return item
+    with transaction.atomic():
+        ended = MediaItem.objects.filter(pk=item.pk, status=MediaItem.Status.FETCHING).update(
+            status=MediaItem.Status.FETCHED, processed_at=timezone.now(), **_evidence(fetched, page_url="")
+        )
+        if ended:
+            item.found_media_items.add(existing)
+    if ended:
+        media_scan_enqueue_if_stale(existing)  # the same file sent again: a lost scan of it is queued again
+    item.refresh_from_db()
+    return item
 
 
 @dataclass(frozen=True)

@@ -3,26 +3,59 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
 from detection.engine.index import IndexNotReady
 from detection.models import MediaItem
-from detection.services import media_scan
+from detection.services import fetch_time_limit_s, media_scan, media_scans_requeue_stuck, media_url_fetch
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(
-    acks_late=True,  # a worker killed mid-scan leaves the message for another worker
+    bind=True,
+    # A worker killed mid-scan leaves the message for another: a lost pool child puts it back at once
+    # (reject_on_worker_lost), a lost main process after the broker's visibility timeout (settings).
+    acks_late=True,
+    reject_on_worker_lost=True,
     # Database blips and an index still building are worth a retry; bad media is a defined outcome.
     autoretry_for=(OperationalError, IndexNotReady),
     retry_backoff=True,
+    retry_backoff_max=15,  # a retry waits inside SCAN_GRACE_S, so its message is not handed out twice
     max_retries=5,
-    soft_time_limit=300,
-    time_limit=360,
+    soft_time_limit=settings.SCAN_SOFT_TIME_LIMIT_S,
+    time_limit=settings.SCAN_TIME_LIMIT_S,
 )
-def scan_media(media_item_id: int) -> None:
+def scan_media(self, media_item_id: int) -> None:
+    """Idempotent (media_scan claims the item). A redelivered message or a retry resumes the scan its
+    first delivery claimed; any other message for an item being scanned is skipped."""
+    resume = bool((self.request.delivery_info or {}).get("redelivered")) or bool(self.request.retries)
     try:
-        media_scan(media_item_id=media_item_id)
+        media_scan(media_item_id=media_item_id, resume=resume)
     except MediaItem.DoesNotExist:
         log.warning("media item %s no longer exists; nothing to scan", media_item_id)
+
+
+@shared_task(acks_late=False, soft_time_limit=40, time_limit=50)  # a lost sweep is redone by the next
+def media_scans_sweep() -> dict:
+    """Queue again the scans lost with their worker or their message (beat, every SCAN_SWEEP_EVERY_S)."""
+    return media_scans_requeue_stuck().as_dict()
+
+
+@shared_task(
+    acks_late=True,  # a worker killed mid-fetch leaves the message for another: the item is still "fetching"
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    # Above the longest fetch the settings allow (FETCH_DEADLINE_S, page and media together): a slow
+    # server is cut by the fetcher's deadline, and this only stops a bug (the item then fails with the
+    # reason). Kept under the broker's visibility timeout, or a fetch still running is handed out twice.
+    soft_time_limit=fetch_time_limit_s() + 30,
+    time_limit=fetch_time_limit_s() + 60,
+)
+def fetch_media_url(media_item_id: int) -> None:
+    try:
+        media_url_fetch(media_item_id=media_item_id)
+    except MediaItem.DoesNotExist:
+        log.warning("media item %s no longer exists; nothing to fetch", media_item_id)

@@ -22,6 +22,17 @@ def _testdata_dir() -> Path | None:
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty cache: rate-limit counters (casework.ratelimit) would otherwise
+    carry over from earlier tests in the same minute, as a shared cache does between requests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def fresh_match_index():
     """Each test starts with no cached index: its checkpoint row is rolled back with the test."""
     from detection.index import match_index_forget

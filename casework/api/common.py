@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
-from rest_framework import exceptions, permissions, serializers
+from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 
 from casework.access import STAFF, organization_ids
 from casework.models import ApiToken, Membership, Organization
+from casework.ratelimit import rate_limit_hit, window_left_s
+from config.uploads import UploadTooLarge, upload_too_large_message
 
 NO_ORGANIZATION = "Your account does not work for any organisation, so there is nothing here for it."
 ORGANIZATION_REQUIRED = "You work for several organisations: name one with “organization” (its slug)."
 ORGANIZATION_UNKNOWN = "You do not work for an organisation with this slug."
+JSON_TOO_DEEP = "The JSON body is nested too deeply to read. Send a flatter document."
+BODY_TOO_LARGE = (
+    "The request body is larger than {limit:,} bytes, the limit for anything but a file upload. "
+    "Send a file as multipart/form-data."
+)
 
 READ_SCOPE = "api_read"
 WRITE_SCOPE = "api_write"
@@ -65,12 +76,49 @@ class IsOrganizationMember(permissions.BasePermission):
 class ApiRateThrottle(ScopedRateThrottle):
     """ScopedRateThrottle keyed by user (each token has its own service account) or address.
 
-    Reads the rates when asked, not when imported, so settings overrides (tests, a reload) apply.
+    Counted with one atomic increment in the shared cache (casework.ratelimit), not DRF's read-then-
+    write history list, so two web workers answering at once cannot both let the same last request
+    through: the limit holds exactly across workers. Reads the rates when asked, not when imported,
+    so settings overrides (tests, a reload) apply.
     """
 
     @property
     def THROTTLE_RATES(self):  # DRF reads this name
         return api_settings.DEFAULT_THROTTLE_RATES
+
+    def allow_request(self, request, view) -> bool:
+        self.scope = getattr(view, self.scope_attr, None)
+        if not self.scope:
+            return True
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        return not rate_limit_hit(key=self.key, limit=self.num_requests, window_s=self.duration)
+
+    def wait(self) -> float:
+        return window_left_s(self.duration)
+
+
+class BoundedJSONParser(JSONParser):
+    """DRF's JSON parser, with a body nested deeper than Python's recursion limit (100,000 "[") a 400."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError(JSON_TOO_DEEP) from None
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler, plus the over-size bodies Django refuses before DRF sees them: 413 in JSON."""
+    from rest_framework.views import exception_handler  # its APIView reads these settings at import
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": BODY_TOO_LARGE.format(limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, UploadTooLarge):  # a PUT or PATCH upload: parsed here, not in the middleware
+        return Response({"detail": upload_too_large_message()}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    return exception_handler(exc, context)
 
 
 class ApiPagination(PageNumberPagination):

@@ -1,13 +1,15 @@
-"""Media: submit by URL or upload (queued for scanning), read a media item's status and its findings."""
+"""Media: submit by URL (fetched by a task) or upload (queued for scanning), read a media item's status and
+its findings."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from django.db.models import Q
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,12 +17,12 @@ from casework.api.common import (
     WRITE_SCOPE,
     ApiPagination,
     ApiView,
+    BoundedJSONParser,
     ErrorSerializer,
     api_organization_for_write,
     api_organization_ids,
 )
 from casework.services.submissions import media_submit_upload, media_submit_url
-from detection.fetching import FetchError
 from detection.models import Finding, MediaItem
 
 URL_OR_FILE = "Send either a URL (JSON {\"url\": …}) or a file (multipart field “file”), not both."
@@ -28,8 +30,16 @@ NO_SUCH_MEDIA_ITEM = "No such media item."
 
 
 def media_item_get_for_request(request, pk: int) -> MediaItem:
-    """A media item that one of the caller's organisations submitted; any other is missing (404)."""
-    item = MediaItem.objects.filter(pk=pk, submissions__organization_id__in=api_organization_ids(request)).first()
+    """A media item that one of the caller's organisations submitted, or that a URL it submitted gave;
+    any other is missing (404)."""
+    organizations = api_organization_ids(request)
+    item = MediaItem.objects.filter(
+        Q(submissions__organization_id__in=organizations)
+        # A URL's captures are the organisation's own (captures are one per organisation), read through
+        # the submitted item that found them.
+        | Q(found_by__submissions__organization_id__in=organizations, organization_id__in=organizations),
+        pk=pk,
+    ).first()
     if item is None:
         raise Http404(NO_SUCH_MEDIA_ITEM)
     return item
@@ -46,7 +56,15 @@ class MediaSubmitUploadInputSerializer(serializers.Serializer):
 
 
 class MediaSubmitOutputSerializer(serializers.Serializer):
-    media_items = serializers.ListField(child=serializers.IntegerField(), help_text="Ids, each queued for scanning.")
+    media_items = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="The submitted media item's id: an upload queued for scanning, or a URL being fetched.",
+    )
+    status = serializers.ChoiceField(
+        choices=MediaItem.Status.choices,
+        help_text="The item's status now: “fetching” for a URL (poll the item), “received” for an upload queued "
+                  "for scanning, “failed” for a file refused at once (the item says why).",
+    )
 
 
 class MediaItemOutputSerializer(serializers.Serializer):
@@ -60,6 +78,16 @@ class MediaItemOutputSerializer(serializers.Serializer):
     size = serializers.IntegerField()
     received_at = serializers.DateTimeField()
     processed_at = serializers.DateTimeField(allow_null=True)
+    found_media_items = serializers.SerializerMethodField(
+        help_text="For a submitted URL, once fetched: the media items it gave, in page order: this item itself "
+                  "(an image or a video), or (status “fetched”) the earlier capture of the same file at the same "
+                  "address, or a page's media. Empty while “fetching” and for uploads."
+    )
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_found_media_items(self, item: MediaItem) -> list[int]:
+        found = MediaItem.found_media_items.through.objects.filter(from_mediaitem=item)
+        return list(found.order_by("pk").values_list("to_mediaitem_id", flat=True))
 
 
 class FindingFilterSerializer(serializers.Serializer):
@@ -80,16 +108,24 @@ class FindingOutputSerializer(serializers.Serializer):
 
 class MediaSubmitApi(ApiView, APIView):
     throttle_scope = WRITE_SCOPE
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser]
 
     @extend_schema(
         operation_id="media_submit",
-        summary="Submit media by URL (JSON) or as a file (multipart); each media item is queued for scanning",
+        summary="Submit media by URL (JSON) or as a file (multipart)",
+        description="A URL is answered at once (202) with a media item “fetching”: a worker fetches it, and the "
+                    "item's `found_media_items` then lists what it gave, each queued for scanning; a URL that "
+                    "cannot be fetched makes the item “failed” with the reason. A file is stored and queued for "
+                    "scanning (201).",
         request={
             "application/json": MediaSubmitUrlInputSerializer,
             "multipart/form-data": MediaSubmitUploadInputSerializer,
         },
-        responses={201: MediaSubmitOutputSerializer, 400: OpenApiResponse(ErrorSerializer)},
+        responses={
+            201: OpenApiResponse(MediaSubmitOutputSerializer, description="A file, stored and queued for scanning."),
+            202: OpenApiResponse(MediaSubmitOutputSerializer, description="A URL, to be fetched by a worker."),
+            400: OpenApiResponse(ErrorSerializer),
+        },
         tags=["media"],
     )
     def post(self, request):
@@ -104,16 +140,16 @@ class MediaSubmitApi(ApiView, APIView):
         organization = api_organization_for_write(request, data.get("organization"))
         if has_file:
             upload = data["file"]
-            items = media_submit_upload(
+            [item] = media_submit_upload(
                 organization=organization, data=upload.read(), filename=upload.name or "", by=request.user
             )
+            answer = status.HTTP_201_CREATED
         else:
-            try:
-                items = media_submit_url(organization=organization, url=data["url"], by=request.user)
-            except FetchError as exc:
-                return Response({"detail": exc.reason}, status=status.HTTP_400_BAD_REQUEST)
-        output = MediaSubmitOutputSerializer({"media_items": [item.pk for item in items]})
-        return Response(output.data, status=status.HTTP_201_CREATED)
+            # Not fetched here: a slow server would hold this web worker past its timeout.
+            item = media_submit_url(organization=organization, url=data["url"], by=request.user)
+            answer = status.HTTP_202_ACCEPTED
+        output = MediaSubmitOutputSerializer({"media_items": [item.pk], "status": item.status})
+        return Response(output.data, status=answer)
 
 
 class MediaItemDetailApi(ApiView, APIView):

@@ -65,14 +65,14 @@ def case_media_add(*, case: Case, data: bytes, filename: str, by) -> MediaItem:
         locked = Case.objects.select_for_update().get(pk=case.pk)
         if locked.depicts_minor:
             raise MinorImageryRefused(MINOR_NO_IMAGERY)
-        item = detection.media_ingest(data=data, source=MediaItem.Source.UPLOAD, original_name=filename)
+        item = detection.media_ingest(data=data, source=MediaItem.Source.UPLOAD, original_name=filename,
+                                      organization_id=locked.organization_id)
         locked.media_items.add(item)
         audit_record(
             action="case.media_added", actor=by, organization=locked.organization, target=locked,
             data={"media_item": item.pk, "sha256": item.sha256},
         )
-        if item.status == MediaItem.Status.RECEIVED:
-            detection.media_scan_enqueue(item)
+        detection.media_scan_enqueue_if_stale(item)  # received, or a lost scan of the same file
     return item
 
 

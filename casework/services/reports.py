@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from casework.models import Organization, Report, ReporterRole
+from casework.ratelimit import rate_limit_hit
 from casework.services.audit import audit_record
 from casework.services.cases import new_reference
 from casework.services.minors import MinorImageryRefused
@@ -104,11 +105,11 @@ def report_submit(
         media = []
         if upload is not None:
             filename, data = upload
-            item = detection.media_ingest(data=data, source=MediaItem.Source.REPORT, original_name=filename)
+            item = detection.media_ingest(data=data, source=MediaItem.Source.REPORT, original_name=filename,
+                                          organization_id=organization.pk)
             report.media_items.add(item)
             media.append({"media_item": item.pk, "sha256": item.sha256})
-            if item.status == MediaItem.Status.RECEIVED:
-                detection.media_scan_enqueue(item)
+            detection.media_scan_enqueue_if_stale(item)  # received, or a lost scan of the same file
         audit_record(
             action="report.received", actor=None, organization=organization, target=report,
             data={"reference": report.reference, "reporter_role": reporter_role, "urls": len(urls),
@@ -117,36 +118,57 @@ def report_submit(
     return ReportReceipt(report=report, pin=pin)
 
 
-def _attempts_key(reference: str) -> str:
-    return f"casework:report-pin-failures:{reference}"
+def _unknown_reference_unlock(reference: str, pin: str) -> None:
+    """Answer a reference that matches no report exactly as one that does: the same hash, the same
+    count of wrong PINs (in the shared cache: there is no row to hold it), the same lock."""
+    if rate_limit_hit(key=f"report-pin:{reference}", limit=settings.PUBLIC_REPORT_PIN_ATTEMPTS,
+                      window_s=PIN_ATTEMPT_WINDOW_S):
+        raise ReportError(PIN_LOCKED)
+    check_password(pin, make_password(None))  # a real report costs one hash here; so does this
+    raise ReportError(PIN_WRONG)
 
 
 def report_unlock(*, reference: str, pin: str) -> Report:
     """The report with this reference, if the PIN is its PIN.
 
-    Wrong PINs are counted per reference in the cache for an hour; past the limit even the right PIN
-    is refused until the hour is over, so a PIN cannot be guessed by trying them all.
+    Wrong PINs are counted on the report's row for an hour from the first; past the limit even the
+    right PIN is refused until the hour is over, so a PIN cannot be guessed by trying them all. The
+    row is locked while the PIN is checked: two workers checking guesses at once still count each,
+    so the limit holds exactly however many web workers answer.
     """
     reference = reference.strip().upper()
-    key = _attempts_key(reference)
-    if cache.get(key, 0) >= settings.PUBLIC_REPORT_PIN_ATTEMPTS:
-        raise ReportError(PIN_LOCKED)
-    report = Report.objects.filter(reference=reference).select_related("organization").first()
-    # Against an unusable hash Django still runs the hasher once, so timing does not tell which references exist.
-    matched = check_password(pin.strip(), report.pin_hash if report else make_password(None))
-    if report is not None and matched:
-        return report
-    cache.add(key, 0, timeout=PIN_ATTEMPT_WINDOW_S)
-    try:
-        failures = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=PIN_ATTEMPT_WINDOW_S)
-        failures = 1
-    if report is not None and failures == settings.PUBLIC_REPORT_PIN_ATTEMPTS:
-        # Recorded once per lock, on the report that someone may be trying to break into.
-        audit_record(action="report.pin_locked", actor=None, organization=report.organization, target=report,
-                     data={"failures": failures})
-    raise ReportError(PIN_WRONG)
+    pin = pin.strip()
+    limit = settings.PUBLIC_REPORT_PIN_ATTEMPTS
+    with transaction.atomic():
+        report = (Report.objects.select_for_update(of=("self",)).select_related("organization")
+                  .filter(reference=reference).first())
+        if report is None:
+            outcome = None
+        else:
+            now = timezone.now()
+            since = report.pin_failures_since
+            if since is None or now - since >= timedelta(seconds=PIN_ATTEMPT_WINDOW_S):
+                failures, since = 0, now  # the hour is over: counting starts again
+            else:
+                failures = report.pin_failures
+            if failures >= limit:
+                outcome = PIN_LOCKED
+            elif check_password(pin, report.pin_hash):
+                outcome = "unlocked"
+            else:
+                failures += 1
+                Report.objects.filter(pk=report.pk).update(pin_failures=failures, pin_failures_since=since)
+                if failures == limit:
+                    # Recorded once per lock, on the report that someone may be trying to break into.
+                    audit_record(action="report.pin_locked", actor=None, organization=report.organization,
+                                 target=report, data={"failures": failures})
+                outcome = PIN_WRONG
+    # Raised after the transaction, so the counted failure is committed, not rolled back with the error.
+    if report is None:
+        _unknown_reference_unlock(reference, pin)
+    if outcome != "unlocked":
+        raise ReportError(outcome)
+    return report
 
 
 def report_information_add(*, report: Report, urls: list[str], note: str = "") -> Report:

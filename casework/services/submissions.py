@@ -20,20 +20,27 @@ def _record(*, organization: Organization, items: list[MediaItem], by, via: str)
             if created:
                 audit_record(action="media_item.submitted", actor=by, organization=organization, target=item,
                              data={"via": via, "source_url": item.source_url, "sha256": item.sha256})
-            if item.status == MediaItem.Status.RECEIVED:
-                detection.media_scan_enqueue(item)  # media_scan is idempotent: a second scan is skipped
+            # Received, or its scan was lost with a worker: the same file sent again queues it again.
+            detection.media_scan_enqueue_if_stale(item)  # media_scan is idempotent: a second scan is skipped
     return items
 
 
-def media_submit_url(*, organization: Organization, url: str, by) -> list[MediaItem]:
-    """Fetch ``url`` (an image, a video, or a page whose media are taken) and queue what it gave for scanning.
+def media_submit_url(*, organization: Organization, url: str, by) -> MediaItem:
+    """Record ``url`` (an image, a video, or a page whose media are taken) for a task to fetch, at once.
 
-    Raises ``detection.fetching.FetchError`` when the URL itself cannot be fetched.
+    The item is "fetching" until the task has fetched the URL; then it fails with the reason, or its
+    ``found_media_items`` are the captures, each queued for scanning. The organisation reads them through
+    this item's submission (``casework.api.media.media_item_get_for_request``).
     """
-    items = detection.media_ingest_url(url=url, source=MediaItem.Source.API)
-    return _record(organization=organization, items=items, by=by, via="url")
+    with transaction.atomic():
+        item = detection.media_url_receive(url=url, source=MediaItem.Source.API, organization_id=organization.pk)
+        _record(organization=organization, items=[item], by=by, via="url")
+        detection.media_url_fetch_enqueue(item)
+    return item
 
 
 def media_submit_upload(*, organization: Organization, data: bytes, filename: str, by) -> list[MediaItem]:
-    item = detection.media_ingest(data=data, source=MediaItem.Source.API, original_name=filename)
+    item = detection.media_ingest(
+        data=data, source=MediaItem.Source.API, original_name=filename, organization_id=organization.pk
+    )
     return _record(organization=organization, items=[item], by=by, via="upload")

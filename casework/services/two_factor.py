@@ -3,19 +3,52 @@
 from __future__ import annotations
 
 import base64
+import math
 
 from django.db import transaction
-from django_otp import match_token
+from django.utils import timezone
+from django_otp import devices_for_user, match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casework.services.audit import audit_record
 
 WRONG_CODE = "That code is not right, or it has expired. Enter the 6 digits your authenticator app shows now."
+# django-otp doubles the wait after each wrong code (1, 2, 4… seconds) and then checks no code at all,
+# the right one included: saying "wrong code" then would send the person to re-check a right code.
+TOO_MANY_TRIES = (
+    "Too many wrong codes were entered, so codes are paused for a moment. Wait {seconds} seconds, then "
+    "enter the 6 digits your authenticator app shows at that time."
+)
 DEVICE_NAME = "Authenticator app"
 
 
 class TwoFactorError(Exception):
     pass
+
+
+def _throttled_for_s(device) -> int | None:
+    """Seconds until ``device`` checks codes again, or None when it checks them now."""
+    allowed, details = device.verify_is_allowed()
+    if allowed:
+        return None
+    locked_until = (details or {}).get("locked_until")
+    return max(1, math.ceil((locked_until - timezone.now()).total_seconds())) if locked_until else 1
+
+
+def totp_verify(*, user, token: str) -> TOTPDevice:
+    """The user's confirmed device that accepts ``token``; TwoFactorError says why not, in words.
+
+    Throttling is asked about before any code is checked: when every device is paused, the answer is
+    "wait N seconds", never "wrong code".
+    """
+    devices = list(devices_for_user(user, confirmed=True))
+    waits = [_throttled_for_s(device) for device in devices]
+    if devices and all(wait is not None for wait in waits):
+        raise TwoFactorError(TOO_MANY_TRIES.format(seconds=min(waits)))
+    device = match_token(user, token.strip())
+    if device is None:
+        raise TwoFactorError(WRONG_CODE)
+    return device
 
 
 def totp_device_start(*, user) -> TOTPDevice:
@@ -35,6 +68,9 @@ def totp_device_confirm(*, device: TOTPDevice, token: str, by) -> TOTPDevice:
         device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
         if device.confirmed:
             return device
+        wait = _throttled_for_s(device)
+        if wait is not None:
+            raise TwoFactorError(TOO_MANY_TRIES.format(seconds=wait))
         if not device.verify_token(token.strip()):
             raise TwoFactorError(WRONG_CODE)
         device.confirmed = True
@@ -57,9 +93,7 @@ def totp_device_create_confirmed(*, user, name: str = DEVICE_NAME, key: str | No
 def totp_devices_remove(*, user, token: str, organization=None) -> int:
     """Turn two-factor sign-in off for ``user`` (a subject's choice): a current code proves the
     person holds the device, so a stolen session alone cannot remove it."""
-    device = match_token(user, token.strip())
-    if device is None:
-        raise TwoFactorError(WRONG_CODE)
+    device = totp_verify(user=user, token=token)
     with transaction.atomic():
         devices = TOTPDevice.objects.filter(user=user)
         audit_record(action="two_factor.devices_removed", actor=user, organization=organization, target=device,

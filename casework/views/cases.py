@@ -16,6 +16,7 @@ from casework.forms import (
 )
 from casework.services import minors
 from casework.services.cases import case_media_add
+from detection.services import media_items_mark_scan_again
 
 
 @require_GET
@@ -29,7 +30,7 @@ def case_detail(request, pk: int):
         "findings": case.findings.select_related("media_item"),
         "takedown_requests": [(t, deadlines.deadline_state(t, now)) for t in takedowns],
         "consents": case.subject.consents.select_related("text").order_by("-granted_at") if case.subject else [],
-        "media_items": minors.case_media_items(case).order_by("pk"),
+        "media_items": media_items_mark_scan_again(minors.case_media_items(case).order_by("pk")),
         "media_form": CaseMediaForm(),
         "take_it_down_url": minors.TAKE_IT_DOWN_URL,
         "iwf_url": minors.IWF_URL,

@@ -13,6 +13,7 @@ from casework import access
 from casework.forms import CaseNoteForm, CaseStatusForm, CaseTriageForm
 from casework.services.cases import CaseError, case_close, case_open_from_report, case_reopen
 from casework.services.triage import TriageError, case_assign, case_note_add, case_priority_set, case_tags_set
+from detection.services import media_items_mark_scan_again
 
 FORM_INVALID = "Check the form: {errors}"
 
@@ -88,7 +89,8 @@ def case_status(request, pk: int):
 @login_required
 def report_detail(request, pk: int):
     report = access.report_get_for_user(request.user, pk)
-    context = {"report": report, "urls": report.urls.split(), "cases": report.cases.order_by("created_at")}
+    context = {"report": report, "urls": report.urls.split(), "cases": report.cases.order_by("created_at"),
+               "media_items": media_items_mark_scan_again(report.media_items.order_by("pk"))}
     return render(request, "casework/report_detail.html", context)
 
 

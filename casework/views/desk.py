@@ -6,13 +6,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from casework import access, selectors
 from casework.models import Case, Report
-from casework.services.reveals import RevealError, media_reveal
+from casework.services.reveals import RevealError, media_reveal, media_reveal_end
+from casework.views.totp import next_url
 from detection.engine import svgplot
 
 
@@ -78,9 +80,18 @@ def metrics(request):
 @require_POST
 @login_required
 def finding_media_reveal(request, pk: int):
+    """Record the choice to look at a finding's media (or to blur it again). reveal.js posts here and is
+    answered 204; without JavaScript the button's own form posts here with ``next`` and is sent back
+    to the page, which then shows the original (casework.services.reveals)."""
     finding = access.finding_get_for_user(request.user, pk)
+    what = request.POST.get("what", "media")
     try:
-        media_reveal(finding=finding, what=request.POST.get("what", "media"), by=request.user)
+        if request.POST.get("hide"):
+            media_reveal_end(finding=finding, what=what, session=request.session)
+        else:
+            media_reveal(finding=finding, what=what, by=request.user, session=request.session)
     except RevealError as exc:
         return HttpResponseBadRequest(str(exc))
+    if "next" in request.POST:
+        return redirect(next_url(request, default=reverse("casework:finding_detail", args=[finding.pk])))
     return HttpResponse(status=204)

@@ -14,7 +14,7 @@ from casework.forms import (
 )
 from casework.models import Regime
 from casework.services.cases import ReviewError, finding_confirm, finding_reject
-from casework.views.files import private_media
+from casework.views.files import private_media, private_media_blurred, sensitive_media
 
 
 @require_GET
@@ -93,4 +93,6 @@ def finding_reject_view(request, pk: int):
 @login_required
 def finding_media(request, pk: int):
     finding = access.finding_get_for_user(request.user, pk)
-    return private_media(finding.media_item)
+    item = finding.media_item
+    return sensitive_media(request, finding=finding, what="media",
+                           original=lambda: private_media(item), blurred=lambda: private_media_blurred(item))

@@ -23,6 +23,7 @@ from django_otp import user_has_device
 from casework import access, selectors
 from casework.forms import KnownHashesForm, PhotoForm
 from casework.models import ConsentPurpose, Subject
+from casework.ratelimit import public_post_limited
 from casework.services import portal
 from casework.services.consent import (
     ConsentError,
@@ -91,6 +92,7 @@ def _portal_user_authenticate(request, email: str, password: str):
 @access.public
 @never_cache
 @require_http_methods(["GET", "POST"])
+@public_post_limited("portal-sign-in")
 def portal_sign_in(request):
     link_form = LinkRequestForm(request.POST if request.POST.get("method") == "link" else None)
     password_form = PasswordSignInForm(request.POST if request.POST.get("method") == "password" else None)

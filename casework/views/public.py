@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from casework import access, selectors
 from casework.models import ReporterRole
+from casework.ratelimit import public_post_limited
 from casework.services import reports
 from casework.services.minors import TAKE_IT_DOWN_URL, MinorImageryRefused
 
@@ -126,6 +127,7 @@ def _private(response):
 @access.public
 @never_cache
 @require_http_methods(["GET", "POST"])
+@public_post_limited("report")
 def report_start(request):
     organization = reports.public_reports_organization()
     if organization is None:
@@ -143,6 +145,7 @@ def report_start(request):
 @access.public
 @never_cache
 @require_http_methods(["GET", "POST"])
+@public_post_limited("report")
 def report_review(request):
     organization = reports.public_reports_organization()
     draft = request.session.get(DRAFT_SESSION_KEY)
@@ -187,6 +190,7 @@ def report_review(request):
 @access.public
 @never_cache
 @require_http_methods(["GET", "POST"])
+@public_post_limited("report-status")
 def report_status(request):
     report = None
     if access.REPORTER_SESSION_KEY in request.session:

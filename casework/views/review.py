@@ -8,29 +8,32 @@ from django.http import Http404, HttpResponse
 from django.views.decorators.http import require_GET
 
 from casework import access
+from casework.views.files import private_jpeg, sensitive_media
 from detection import crops
 
 PROBE_CROP_MISSING = "No face crop for this finding: a known-image match, a video, or a file no longer stored."
 REFERENCE_CROP_MISSING = "The reference photo is no longer stored: the subject withdrew consent, or it was purged."
 
 
-def _jpeg(data: bytes | None, missing: str) -> HttpResponse:
+def _crop(request, finding, *, what: str, cut, missing: str) -> HttpResponse:
+    """The crop, blurred unless this viewer recorded the choice to look (casework.views.files)."""
+    data = cut(finding)
     if data is None:
         raise Http404(missing)
-    response = HttpResponse(data, content_type="image/jpeg")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return sensitive_media(request, finding=finding, what=what, original=lambda: private_jpeg(data),
+                           blurred=lambda: private_jpeg(crops.jpeg_blurred(data)))
 
 
 @require_GET
 @login_required
 def finding_probe_crop(request, pk: int):
     finding = access.finding_get_for_user(request.user, pk)
-    return _jpeg(crops.finding_probe_crop(finding), PROBE_CROP_MISSING)
+    return _crop(request, finding, what="probe_face", cut=crops.finding_probe_crop, missing=PROBE_CROP_MISSING)
 
 
 @require_GET
 @login_required
 def finding_reference_crop(request, pk: int):
     finding = access.finding_get_for_user(request.user, pk)
-    return _jpeg(crops.finding_reference_crop(finding), REFERENCE_CROP_MISSING)
+    return _crop(request, finding, what="reference_face", cut=crops.finding_reference_crop,
+                 missing=REFERENCE_CROP_MISSING)

@@ -10,15 +10,14 @@ import qrcode
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django_otp import login as otp_login
-from django_otp import match_token
 from qrcode.image.svg import SvgPathImage
 
 from casework.services.two_factor import (
-    WRONG_CODE,
     TwoFactorError,
     totp_device_confirm,
     totp_device_start,
     totp_key_base32,
+    totp_verify,
 )
 
 
@@ -68,8 +67,9 @@ def totp_verify_step(request) -> tuple[bool, str | None]:
     """(verified, error): on POST, a right code verifies this session."""
     if request.method != "POST":
         return False, None
-    device = match_token(request.user, request.POST.get("token", "").strip())
-    if device is None:
-        return False, WRONG_CODE
+    try:
+        device = totp_verify(user=request.user, token=request.POST.get("token", ""))
+    except TwoFactorError as exc:
+        return False, str(exc)
     otp_login(request, device)
     return True, None

@@ -14,7 +14,7 @@ import numpy as np
 from detection.engine import faces as face_engine
 from detection.engine import hashes, sniffing
 from detection.engine.indicators import IndicatorResult, measure_media
-from detection.engine.media import MediaLimits, decode_image
+from detection.engine.media import NOT_AN_IMAGE, NOT_MEDIA, MediaError, MediaLimits, decode_image
 from detection.engine.video.opening import VideoLimits
 from detection.engine.video.scan import scan_video
 from detection.engine.video.vpdq import FrameHash
@@ -76,9 +76,16 @@ def analyze(
     _, kind = sniffing.sniff(data)
     if kind == sniffing.VIDEO:
         return analyze_video(data, limits=limits, allow_noncommercial_models=allow_noncommercial_models)
-    return analyze_image(
-        data, limits=limits, finder=finder, sha256=sha256, allow_noncommercial_models=allow_noncommercial_models
-    )
+    try:
+        return analyze_image(
+            data, limits=limits, finder=finder, sha256=sha256, allow_noncommercial_models=allow_noncommercial_models
+        )
+    except MediaError as exc:
+        # Bytes that look like neither (random bytes named .mp4): "not an image" would suggest that
+        # a video would have been read. Media that sniffed as an image keeps the image's own reason.
+        if kind != sniffing.IMAGE and exc.reason == NOT_AN_IMAGE:
+            raise MediaError(NOT_MEDIA) from None
+        raise
 
 
 def analyze_video(data: bytes, *, limits: MediaLimits, allow_noncommercial_models: bool = False) -> VideoAnalysis:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -17,7 +18,14 @@ IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "MPO"}
 EMPTY_FILE = "The file is empty."
 TOO_MANY_BYTES = "The file is {size:,} bytes; the limit is {limit:,} bytes."
 TOO_MANY_PIXELS = "The image is {width}×{height} pixels; the limit is {limit:,} pixels (decompression-bomb guard)."
+# Pillow refuses an image over twice its own limit before we learn the size; its message holds the count.
+TOO_MANY_PIXELS_COUNT = "The image has {pixels:,} pixels; the limit is {limit:,} pixels (decompression-bomb guard)."
+TOO_MANY_PIXELS_UNCOUNTED = (
+    "The image has more than {pixels:,} pixels; the limit is {limit:,} pixels (decompression-bomb guard)."
+)
 NOT_AN_IMAGE = "The file is not an image this system can read."
+# For a file that may have been meant as either (a scan, a report): its name says nothing reliable.
+NOT_MEDIA = "The file is not an image or a video this system can read."
 UNSUPPORTED_FORMAT = "The image format {format} is not supported; use JPEG, PNG, WebP, GIF or TIFF."
 DAMAGED_IMAGE = "The image is damaged or truncated and cannot be decoded."
 
@@ -63,8 +71,8 @@ def decode_image(data: bytes, limits: MediaLimits = MediaLimits()) -> DecodedIma
             # Pillow warns above its own fixed limit; ours (below) is the configured one.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError:
-        raise MediaError(TOO_MANY_PIXELS.format(width="?", height="?", limit=limits.max_pixels)) from None
+    except Image.DecompressionBombError as exc:
+        raise MediaError(_bomb_reason(exc, limits)) from None
     except (UnidentifiedImageError, OSError, ValueError):
         raise MediaError(NOT_AN_IMAGE) from None
     if image.format not in IMAGE_FORMATS:
@@ -83,3 +91,12 @@ def decode_image(data: bytes, limits: MediaLimits = MediaLimits()) -> DecodedIma
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         raise MediaError(DAMAGED_IMAGE) from None
     return DecodedImage(rgb=np.ascontiguousarray(rgb), format=image.format or "")
+
+
+def _bomb_reason(exc: Image.DecompressionBombError, limits: MediaLimits) -> str:
+    """Pillow's "Image size (N pixels) exceeds limit…" as our reason, with N; width and height are
+    not in it, and opening the file again without Pillow's guard is the risk the guard exists for."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    if found is None:  # a Pillow that words it differently: say what is certain
+        return TOO_MANY_PIXELS_UNCOUNTED.format(pixels=2 * (Image.MAX_IMAGE_PIXELS or 0), limit=limits.max_pixels)
+    return TOO_MANY_PIXELS_COUNT.format(pixels=int(found.group(1)), limit=limits.max_pixels)

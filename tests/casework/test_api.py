@@ -300,19 +300,176 @@ def test_an_upload_becomes_a_media_item_of_the_organisation_queued_for_scanning(
     assert status["status"] == "received" and status["sha256"] == hashlib.sha256(PNG).hexdigest()
 
 
-def test_a_url_is_fetched_from_a_local_server(client, issued, partner, images):
+def test_an_upload_of_bytes_another_organisation_sent_is_a_new_item_that_tells_nothing_of_theirs(
+    client, issued, other_issued, scans_queued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        [theirs] = submit_upload(client, other_issued).json()["media_items"]
+        MediaItem.objects.filter(pk=theirs).update(received_at=timezone.now() - timezone.timedelta(days=30))
+        response = submit_upload(client, issued)
+    assert response.status_code == 201
+    [mine] = response.json()["media_items"]
+    assert mine != theirs and response.json()["status"] == "received"
+    detail = client.get(reverse("api:media_item_detail", args=[mine]), **auth(issued)).json()
+    assert detail["status"] == "received"
+    assert timezone.now() - timezone.datetime.fromisoformat(detail["received_at"]) < timezone.timedelta(minutes=1)
+    assert client.get(reverse("api:media_item_detail", args=[theirs]), **auth(issued)).status_code == 404
+    assert scans_queued == [theirs, mine]  # each organisation's item is scanned for its own answer
+
+
+def test_the_same_organisation_uploading_the_same_bytes_twice_gets_one_item(client, issued):
+    first = submit_upload(client, issued).json()["media_items"]
+    assert submit_upload(client, issued, name="again.png").json()["media_items"] == first
+    assert MediaSubmission.objects.filter(media_item_id=first[0]).count() == 1
+
+
+@pytest.fixture
+def scans_queued(monkeypatch):
+    queued: list[int] = []
+    monkeypatch.setattr("detection.tasks.scan_media.delay", queued.append)  # the scanner is not under test
+    return queued
+
+
+def submit_url(client, issued, url: str):
+    return client.post(reverse("api:media_submit"), json.dumps({"url": url}), content_type="application/json",
+                       **auth(issued))
+
+
+def detail(client, issued, item_id: int) -> dict:
+    return client.get(reverse("api:media_item_detail", args=[item_id]), **auth(issued)).json()
+
+
+def test_a_url_is_answered_at_once_then_fetched_by_a_task(
+    client, issued, partner, images, scans_queued, django_capture_on_commit_callbacks
+):
     partner.routes["/leak.jpg"] = (200, {"Content-Type": "image/jpeg"}, images["reported-astronaut.jpg"])
-    response = client.post(reverse("api:media_submit"), json.dumps({"url": partner.url("/leak.jpg")}),
-                           content_type="application/json", **auth(issued))
-    assert response.status_code == 201, response.content
-    item = MediaItem.objects.get(pk=response.json()["media_items"][0])
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = submit_url(client, issued, partner.url("/leak.jpg"))
+    assert response.status_code == 202, response.content
+    [item_id] = response.json()["media_items"]
+    assert response.json()["status"] == "fetching"
+    assert detail(client, issued, item_id)["status"] == "fetching"
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in callbacks:  # the request's commit queues the fetch; here the worker runs it
+            callback()
+    fetched = detail(client, issued, item_id)
+    assert fetched["status"] == "received" and fetched["found_media_items"] == [item_id]
+    assert fetched["sha256"] == hashlib.sha256(images["reported-astronaut.jpg"]).hexdigest()
+    item = MediaItem.objects.get(pk=item_id)
     assert item.source == MediaItem.Source.API and item.source_url == partner.url("/leak.jpg")
+    assert scans_queued == [item_id]
 
 
-def test_a_url_that_cannot_be_fetched_is_a_400_with_the_reason(client, issued, partner):
-    response = client.post(reverse("api:media_submit"), json.dumps({"url": partner.url("/gone")}),
-                           content_type="application/json", **auth(issued))
-    assert response.status_code == 400 and "404" in response.json()["detail"]
+def test_a_slow_server_does_not_hold_the_request(client, issued, settings, django_capture_on_commit_callbacks):
+    import time
+
+    from detection import fetching
+    from tests.detection.test_fetching import LocalServer
+
+    def drip(handler):  # a byte every two seconds, as a hostile or overloaded server sends
+        handler.send_response(200)
+        handler.end_headers()
+        for _ in range(30):
+            handler.wfile.write(b"\xff")
+            handler.wfile.flush()
+            time.sleep(2)
+
+    server = LocalServer()
+    server.routes["/drip.jpg"] = drip
+    try:
+        with django_capture_on_commit_callbacks() as callbacks:
+            started = time.monotonic()
+            response = submit_url(client, issued, server.url("/drip.jpg"))
+            answered_in = time.monotonic() - started
+        assert response.status_code == 202 and answered_in < 0.5
+        assert server.requests == []  # not even connected to: the worker does that
+        settings.FETCH_DEADLINE_S = 1
+        with django_capture_on_commit_callbacks(execute=True):
+            for callback in callbacks:
+                callback()
+    finally:
+        server.close()
+    failed = detail(client, issued, response.json()["media_items"][0])
+    assert failed["status"] == "failed"
+    assert failed["failure_reason"] == fetching.TOO_SLOW.format(url=server.url("/drip.jpg"), seconds=1)
+
+
+def test_a_worker_on_the_broker_fetches_a_url_from_a_slow_server_while_the_request_has_answered(
+    client, worker, images, scans_queued
+):
+    import time
+
+    from tests.detection.test_fetching import LocalServer
+
+    def slow(handler):
+        time.sleep(2)
+        body = images["reference.jpg"]
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    issued = api_token_create(organization=factories.OrganizationFactory(), name="Crawler")
+    server = LocalServer()
+    server.routes["/slow.jpg"] = slow
+    try:
+        started = time.monotonic()
+        response = submit_url(client, issued, server.url("/slow.jpg"))
+        assert response.status_code == 202 and time.monotonic() - started < 0.5
+        item_id = response.json()["media_items"][0]
+        deadline = time.monotonic() + 30
+        while detail(client, issued, item_id)["status"] == "fetching" and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        server.close()
+    assert detail(client, issued, item_id)["status"] == "received" and scans_queued == [item_id]
+
+
+def test_a_url_that_cannot_be_fetched_ends_failed_with_the_reason(
+    client, issued, partner, django_capture_on_commit_callbacks
+):
+    from detection import fetching
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = submit_url(client, issued, partner.url("/gone"))
+    assert response.status_code == 202
+    failed = detail(client, issued, response.json()["media_items"][0])
+    assert failed["status"] == "failed" and failed["found_media_items"] == []
+    assert failed["failure_reason"] == fetching.HTTP_STATUS.format(url=partner.url("/gone"), status=404)
+
+
+def test_a_pages_media_become_items_that_only_the_submitting_organisation_reads(
+    client, issued, other_issued, partner, images, scans_queued, django_capture_on_commit_callbacks
+):
+    partner.routes["/post"] = (200, {"Content-Type": "text/html"},
+                              b'<!doctype html><html><body><img src="/a.jpg"><img src="/b.jpg"></body></html>')
+    partner.routes["/a.jpg"] = (200, {}, images["reference.jpg"])
+    partner.routes["/b.jpg"] = (200, {}, images["reported-coffee.jpg"])
+    with django_capture_on_commit_callbacks(execute=True):
+        [page_id] = submit_url(client, issued, partner.url("/post")).json()["media_items"]
+    page = detail(client, issued, page_id)
+    assert page["status"] == "fetched" and len(page["found_media_items"]) == 2
+    for item_id in page["found_media_items"]:
+        found = detail(client, issued, item_id)
+        assert found["status"] == "received" and found["page_url"] == partner.url("/post")
+        for route in ("api:media_item_detail", "api:media_item_findings"):
+            assert client.get(reverse(route, args=[item_id]), **auth(issued)).status_code == 200
+            assert client.get(reverse(route, args=[item_id]), **auth(other_issued)).status_code == 404
+    assert scans_queued == page["found_media_items"]
+
+
+def test_a_url_the_organisation_already_captured_points_at_the_earlier_item(
+    client, issued, partner, images, scans_queued, django_capture_on_commit_callbacks
+):
+    partner.routes["/leak.jpg"] = (200, {}, images["reported-astronaut.jpg"])
+    with django_capture_on_commit_callbacks(execute=True):
+        [first] = submit_url(client, issued, partner.url("/leak.jpg")).json()["media_items"]
+        [again] = submit_url(client, issued, partner.url("/leak.jpg")).json()["media_items"]
+    assert again != first
+    assert detail(client, issued, again)["status"] == "fetched"
+    assert detail(client, issued, again)["found_media_items"] == [first]
+    # Only the earlier capture is scanned (queued again while it waits: a second scan is skipped).
+    assert MediaItem.objects.exclude(sha256="").count() == 1 and set(scans_queued) == {first}
 
 
 def test_neither_url_nor_file_is_a_400(client, issued):
@@ -322,15 +479,17 @@ def test_neither_url_nor_file_is_a_400(client, issued):
 
 
 def test_findings_are_only_the_organisations_own_subjects(client, issued, other_issued, org, other_org):
+    # Media of any organisation are matched against every consented subject, so one item may hold both.
     item_id = submit_upload(client, issued).json()["media_items"][0]
-    submit_upload(client, other_issued)  # the same bytes: both organisations submitted this item
     item = MediaItem.objects.get(pk=item_id)
     ours = hash_finding(subject_create(organization=org, display_name="Ours"), item)
-    theirs = hash_finding(subject_create(organization=other_org, display_name="Theirs"), item)
+    hash_finding(subject_create(organization=other_org, display_name="Theirs"), item)
     mine = client.get(reverse("api:media_item_findings", args=[item_id]), **auth(issued)).json()
-    other = client.get(reverse("api:media_item_findings", args=[item_id]), **auth(other_issued)).json()
     assert [f["id"] for f in mine["results"]] == [ours.pk]
-    assert [f["id"] for f in other["results"]] == [theirs.pk]
+    # The same bytes from the other organisation are its own item, with none of this item's findings.
+    other_id = submit_upload(client, other_issued).json()["media_items"][0]
+    other = client.get(reverse("api:media_item_findings", args=[other_id]), **auth(other_issued)).json()
+    assert other_id != item_id and other["results"] == []
 
 
 def test_findings_are_filtered_by_status_and_kind(client, issued, org):

@@ -1,13 +1,18 @@
 import json
+import re
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.urls import reverse
 
-from casework.demo import DEMO_PASSWORD
-from casework.models import AuditEvent, Subject
+from casework.demo import DEMO_PASSWORD, DEMO_SUBJECT_NAME
+from casework.demo_history import STORIES
+from casework.models import AuditEvent, Subject, TakedownRequest
+from casework.selectors import desk_for_user, metrics_for_user
+from casework.services.audit import audit_verify
 from detection.models import Finding, MediaItem
 
 
@@ -66,11 +71,32 @@ def test_demo_refuses_without_debug(db):
 def test_demo_creates_a_finding_to_review_and_is_idempotent(db, client, capsys):
     call_command("demo")
     call_command("demo")
-    assert Finding.objects.count() == 1 and Subject.objects.count() == 1
+    assert Finding.objects.count() == 1 and Subject.objects.filter(display_name=DEMO_SUBJECT_NAME).count() == 1
+    assert TakedownRequest.objects.count() == len(STORIES) + 2  # the history, once
     out = capsys.readouterr().out
     assert DEMO_PASSWORD in out and "otpauth://totp/" in out
     response = client.post(reverse("login"), {"username": "casey", "password": DEMO_PASSWORD})
     assert response.status_code == 302 and int(client.session["_auth_user_id"]) > 0
+
+
+@override_settings(DEBUG=True, PUBLIC_REPORTS_ORGANIZATION="demo")
+def test_demo_shows_every_takedown_stage_months_of_metrics_and_prints_the_public_and_portal_links(db, client, capsys):
+    call_command("demo", "--base-url", "http://demo.test:8000")
+    out = capsys.readouterr().out
+    assert "Public report form (for Demo Support Network): http://demo.test:8000/report/" in out
+    [portal_link] = re.findall(r"http://demo\.test:8000(/portal/link/\S+)", out)
+    assert client.post(portal_link).url == reverse("casework:portal_home")  # the link signs the subject in
+    assert set(TakedownRequest.objects.values_list("state", flat=True)) == set(TakedownRequest.State.values)
+    casey = get_user_model().objects.get(username="casey")
+    desk = desk_for_user(casey)
+    assert len(desk.at_risk) == 1 and len(desk.breached) == 1
+    metrics = metrics_for_user(casey)
+    assert set(metrics.sent) == {"PicShare", "ExampleTube", "ChatBoard", "ForumHost"}
+    assert len(metrics.breached_per_month) >= 3 and metrics.hours_to_removal["PicShare"] < 10
+    assert audit_verify() == []
+    client.logout()
+    client.force_login(casey)
+    assert client.get(reverse("casework:metrics")).content.decode().count("<svg") == 3
 
 
 def test_verify_audit_command(org, caseworker):

@@ -4,6 +4,7 @@ shown once and kept hashed, and a status page behind reference + PIN with a rate
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 from html import unescape
 from pathlib import Path
 
@@ -13,12 +14,15 @@ from django.contrib.auth.hashers import check_password
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from casework.models import AuditEvent, Regime, Report, ReporterRole
+from casework.ratelimit import TOO_MANY_POSTS
 from casework.services import reports
 from casework.services.cases import case_close, case_open_from_report, takedown_request_create
 from casework.services.minors import TAKE_IT_DOWN_URL, MinorImageryRefused
 from casework.views.public import SUBMITTED_ALREADY, URL_NOT_VALID
+from config.uploads import upload_too_large_message
 from detection.models import MediaItem
 
 URL = "https://video.example.com/watch/abc123"
@@ -29,11 +33,9 @@ STATUS = reverse("casework:public_report_status")
 
 @pytest.fixture(autouse=True)
 def receiving(org, settings):
-    """The organisation receives public reports; the PIN counters start empty (the cache outlives tests)."""
+    """The organisation receives public reports (the cache, with its counters, is emptied by tests/conftest.py)."""
     settings.PUBLIC_REPORTS_ORGANIZATION = org.slug
-    cache.clear()
-    yield org
-    cache.clear()
+    return org
 
 
 def answers(**changes) -> dict:
@@ -241,8 +243,83 @@ def test_pin_attempts_are_limited_per_reference(client, settings):
     response = unlock(client, report.reference, pin)
     assert response.status_code == 400 and reports.PIN_LOCKED in response.content.decode()
     assert AuditEvent.objects.filter(action="report.pin_locked", target_id=str(report.pk)).count() == 1
-    cache.delete(f"casework:report-pin-failures:{report.reference}")  # an hour later
+    Report.objects.filter(pk=report.pk).update(pin_failures_since=timezone.now() - timedelta(hours=1))  # an hour later
     assert unlock(client, report.reference, pin).status_code == 302
+
+
+def test_wrong_pins_are_counted_on_the_report_so_every_web_worker_sees_the_lock(client, settings):
+    pin = pin_of(send(client))
+    report = Report.objects.get()
+    wrong = "0" * reports.PIN_DIGITS if pin != "0" * reports.PIN_DIGITS else "1" * reports.PIN_DIGITS
+    for _ in range(settings.PUBLIC_REPORT_PIN_ATTEMPTS):
+        unlock(client, report.reference, wrong)
+        cache.clear()  # the next try lands on another worker, whose cache knows nothing
+    report.refresh_from_db()
+    assert report.pin_failures == settings.PUBLIC_REPORT_PIN_ATTEMPTS and report.pin_failures_since is not None
+    assert reports.PIN_LOCKED in unlock(client, report.reference, pin).content.decode()
+
+
+def test_a_reference_that_matches_no_report_locks_like_one_that_does(client, settings):
+    answers_seen = [unlock(client, "RR-NOSUCH00", "12345678").content.decode()
+                    for _ in range(settings.PUBLIC_REPORT_PIN_ATTEMPTS + 1)]
+    assert all(reports.PIN_WRONG in page for page in answers_seen[:-1])
+    assert reports.PIN_LOCKED in answers_seen[-1]  # so the lock does not tell which references exist
+
+
+def test_pin_failures_start_again_after_the_hour(client, settings):
+    pin = pin_of(send(client))
+    report = Report.objects.get()
+    wrong = "0" * reports.PIN_DIGITS if pin != "0" * reports.PIN_DIGITS else "1" * reports.PIN_DIGITS
+    unlock(client, report.reference, wrong)
+    Report.objects.filter(pk=report.pk).update(pin_failures=settings.PUBLIC_REPORT_PIN_ATTEMPTS - 1,
+                                               pin_failures_since=timezone.now() - timedelta(minutes=61))
+    assert reports.PIN_WRONG in unlock(client, report.reference, wrong).content.decode()
+    report.refresh_from_db()
+    assert report.pin_failures == 1  # a new hour: this is its first wrong PIN
+
+
+def test_status_posts_from_one_address_are_refused_before_the_pin_is_checked(client, settings):
+    settings.PUBLIC_POST_RATE = "3/minute"
+    pin = pin_of(send(client))
+    report = Report.objects.get()
+    wrong = "0" * reports.PIN_DIGITS if pin != "0" * reports.PIN_DIGITS else "1" * reports.PIN_DIGITS
+    statuses = [unlock(client, report.reference, wrong).status_code for _ in range(4)]
+    assert statuses == [400, 400, 400, 429]
+    refused = unlock(client, report.reference, pin)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) <= 60
+    assert TOO_MANY_POSTS.split("{seconds}")[0] in unescape(refused.content.decode())
+    report.refresh_from_db()
+    assert report.pin_failures == 3  # the refused tries were never checked
+    # Another address is not held back by this one.
+    assert client.post(STATUS, {"reference": report.reference, "pin": pin}, REMOTE_ADDR="192.0.2.7").status_code == 302
+
+
+def test_report_posts_from_one_address_are_refused_before_a_report_is_filed(client, settings):
+    settings.PUBLIC_POST_RATE = "3/minute"
+    send(client)  # two POSTs
+    assert client.post(FORM, answers()).status_code == 302  # the third
+    assert client.post(REVIEW, {}).status_code == 429
+    assert Report.objects.count() == 1
+
+
+def test_behind_a_proxy_the_address_is_the_hop_the_proxy_added(rf, settings):
+    from casework.ratelimit import client_address
+
+    request = rf.post("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9")
+    settings.BEHIND_TLS_PROXY = False
+    assert client_address(request) == "10.0.0.1"  # the header is anyone's to write
+    settings.BEHIND_TLS_PROXY = True
+    assert client_address(request) == "203.0.113.9"
+
+
+def test_an_upload_over_the_limit_is_refused_with_a_page_that_says_why(client, settings):
+    settings.MEDIA_MAX_BYTES = 1000
+    assert client.post(FORM, answers()).status_code == 302
+    response = client.post(REVIEW, {"file": SimpleUploadedFile("big.jpg", b"\xff\xd8\xff" + b"x" * 5000)})
+    assert response.status_code == 413 and upload_too_large_message() in unescape(response.content.decode())
+    assert Report.objects.count() == 0 and MediaItem.objects.count() == 0
+    # The answers wait in the session: the reporter can go back and send without the file.
+    assert client.post(REVIEW, {}).status_code == 200 and Report.objects.count() == 1
 
 
 def test_leaving_the_report_needs_the_pin_again(client):

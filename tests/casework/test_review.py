@@ -15,6 +15,7 @@ from detection import crops
 from detection.media_files import media_item_read
 from detection.models import FaceTemplate, Finding, FindingSuppression, MediaItem
 from detection.services import media_ingest
+from tests.casework.test_sensitive_media import reveal
 from tests.detection.test_media_files import store_as_before_encryption
 from tests.detection.test_scan import scan
 
@@ -53,7 +54,8 @@ def test_the_finding_page_shows_the_faces_too(client, caseworker, finding):
 @pytest.mark.parametrize("name", ["finding_reference_crop", "finding_probe_crop"])
 def test_each_crop_is_a_small_face_served_privately(client, caseworker, finding, name):
     client.force_login(caseworker)
-    response = client.get(reverse(f"casework:{name}", args=[finding.pk]))
+    reveal(client, finding, "reference_face" if name == "finding_reference_crop" else "probe_face")
+    response = client.get(reverse(f"casework:{name}", args=[finding.pk]) + "?view=original")
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     assert response["Cache-Control"] == "private, no-store"
     crop = Image.open(io.BytesIO(response.content))
@@ -71,7 +73,8 @@ def test_the_probe_crop_is_cut_around_the_recorded_box(finding):
 
 def test_the_finding_media_is_the_captured_file_shown_privately(client, caseworker, finding, images):
     client.force_login(caseworker)
-    response = client.get(reverse("casework:finding_media", args=[finding.pk]))
+    reveal(client, finding)  # before it, a blurred rendering (tests/casework/test_sensitive_media.py)
+    response = client.get(reverse("casework:finding_media", args=[finding.pk]) + "?view=original")
     assert response.status_code == 200 and response.content == images["reported-astronaut.jpg"]  # not the token
     assert response["Content-Type"] == "image/jpeg" and response["Cache-Control"] == "private, no-store"
     assert response["Content-Disposition"].startswith("inline")
@@ -81,7 +84,8 @@ def test_a_media_file_stored_before_encryption_is_still_shown_and_cropped(own_me
                                                                           finding, images):
     store_as_before_encryption(finding.media_item, images["reported-astronaut.jpg"])
     client.force_login(caseworker)
-    media = client.get(reverse("casework:finding_media", args=[finding.pk]))
+    reveal(client, finding)
+    media = client.get(reverse("casework:finding_media", args=[finding.pk]) + "?view=original")
     assert media.status_code == 200 and media.content == images["reported-astronaut.jpg"]
     assert client.get(reverse("casework:finding_probe_crop", args=[finding.pk])).status_code == 200
 
@@ -92,7 +96,8 @@ def test_finding_media_that_is_not_an_image_or_a_video_is_not_rendered(client, c
     finding = Finding.objects.create(media_item=item, subject=astronaut_subject, kind=Finding.Kind.HASH,
                                      distance=3, threshold=31, model_version="pdq")
     client.force_login(caseworker)
-    response = client.get(reverse("casework:finding_media", args=[finding.pk]))
+    reveal(client, finding)
+    response = client.get(reverse("casework:finding_media", args=[finding.pk]) + "?view=original")
     assert response.status_code == 200 and response["Content-Type"] == "application/octet-stream"
 
 

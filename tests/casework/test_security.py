@@ -14,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casework.middleware import TWO_FACTOR_REQUIRED
 from casework.models import AuditEvent
-from casework.services.two_factor import WRONG_CODE
+from casework.services.two_factor import TOO_MANY_TRIES, WRONG_CODE
 from tests.conftest import REPO
 
 
@@ -56,6 +56,35 @@ def test_an_api_call_from_an_unverified_staff_session_is_refused(client, casewor
     client.force_login(caseworker, otp=False)
     response = client.get("/api/schema/")
     assert response.status_code == 403 and response.json()["detail"] == TWO_FACTOR_REQUIRED
+
+
+def test_a_right_code_refused_by_the_back_off_says_to_wait_not_that_it_is_wrong(client, caseworker):
+    from django.utils import timezone
+
+    device = TOTPDevice.objects.create(user=caseworker, name="Phone", confirmed=True)
+    client.force_login(caseworker, otp=False)
+    wrong = "000000" if _code(device) != "000000" else "111111"
+    assert WRONG_CODE in client.post(reverse("two_factor_verify"), {"token": wrong}).content.decode()
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 1
+    # Four wrong codes in a row: django-otp now waits 8 seconds before it checks any code.
+    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=4,
+                                                   throttling_failure_timestamp=timezone.now())
+    page = client.post(reverse("two_factor_verify"), {"token": _code(device), "next": "/review/"}).content.decode()
+    assert WRONG_CODE not in page
+    assert any(TOO_MANY_TRIES.format(seconds=seconds) in page for seconds in (7, 8))
+    assert client.get("/review/").status_code == 302  # still not verified
+
+
+def test_setting_up_a_device_during_the_back_off_says_to_wait(client, caseworker):
+    from django.utils import timezone
+
+    client.force_login(caseworker, otp=False)
+    client.get(reverse("two_factor_setup"))
+    device = TOTPDevice.objects.get(user=caseworker, confirmed=False)
+    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=3, throttling_failure_timestamp=timezone.now())
+    page = client.post(reverse("two_factor_setup"), {"token": _code(device)}).content.decode()
+    assert any(TOO_MANY_TRIES.format(seconds=seconds) in page for seconds in (3, 4)) and WRONG_CODE not in page
 
 
 def _code(device) -> str:

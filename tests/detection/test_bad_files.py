@@ -41,8 +41,8 @@ def test_every_bad_file_fails_with_a_reason_and_the_rest_finish(db, folder, caps
     assert {name for name, r in records.items() if r["status"] == "done"} == {"good.jpg", "png-named.jpg"}
     assert records["zero.jpg"]["error"] == media.EMPTY_FILE
     assert records["truncated.jpg"]["error"] == media.DAMAGED_IMAGE
-    assert records["text-named.png"]["error"] == media.NOT_AN_IMAGE
-    assert records["random.webp"]["error"] == media.NOT_AN_IMAGE
+    assert records["text-named.png"]["error"] == media.NOT_MEDIA
+    assert records["random.webp"]["error"] == media.NOT_MEDIA
     assert "the limit is 150,000 bytes" in records["oversized.jpg"]["error"]
     assert MediaItem.objects.filter(status=MediaItem.Status.FAILED).count() == 5
     assert all(item.failure_reason for item in MediaItem.objects.filter(status=MediaItem.Status.FAILED))

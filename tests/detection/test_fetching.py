@@ -402,3 +402,130 @@ def test_a_top_level_url_that_is_neither_media_nor_a_page_is_refused(server, db)
     assert error.value.reason == services.NOT_MEDIA_OR_PAGE.format(
         url=server.url("/doc.pdf"), content_type="application/octet-stream"
     )
+
+
+# --- Captures are one per organisation ------------------------------------------------------------
+
+def test_the_same_bytes_from_two_organisations_are_two_items_and_from_one_are_one(org, other_org, images):
+    data = images["reference.jpg"]
+    mine = services.media_ingest(data=data, source=MediaItem.Source.API, organization_id=org.pk)
+    again = services.media_ingest(data=data, source=MediaItem.Source.UPLOAD, organization_id=org.pk)
+    theirs = services.media_ingest(data=data, source=MediaItem.Source.API, organization_id=other_org.pk)
+    nobodys = services.media_ingest(data=data, source=MediaItem.Source.UPLOAD)
+    assert again.pk == mine.pk
+    assert len({mine.pk, theirs.pk, nobodys.pk}) == 3
+    assert (theirs.organization_id, nobodys.organization_id) == (other_org.pk, None)
+    assert services.media_ingest(data=data, source=MediaItem.Source.UPLOAD).pk == nobodys.pk
+
+
+def test_the_database_refuses_a_second_capture_of_the_same_place_without_an_organisation(db):
+    from django.db import IntegrityError, transaction
+
+    fields = {"source": MediaItem.Source.CRAWL, "source_url": "https://x.example/a.jpg", "sha256": "ab" * 32,
+              "md5": "", "size": 1}
+    MediaItem.objects.create(**fields)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MediaItem.objects.create(**fields)
+
+
+# --- A URL submitted through the web, fetched by a task -------------------------------------------
+
+@pytest.fixture
+def scans_queued(monkeypatch):
+    queued: list[int] = []
+    monkeypatch.setattr("detection.tasks.scan_media.delay", queued.append)  # the scanner is not under test
+    return queued
+
+
+@pytest.fixture
+def fetch(scans_queued, django_capture_on_commit_callbacks):
+    """Run the fetch task's service as a worker does: outside the request, its scans queued on commit."""
+
+    def run(item: MediaItem) -> MediaItem:
+        with django_capture_on_commit_callbacks(execute=True):
+            return services.media_url_fetch(media_item_id=item.pk)
+
+    return run
+
+
+def submitted(url: str, organization) -> MediaItem:
+    return services.media_url_receive(url=url, source=MediaItem.Source.API, organization_id=organization.pk)
+
+
+def found_ids(item: MediaItem) -> list[int]:
+    through = MediaItem.found_media_items.through.objects.filter(from_mediaitem=item)
+    return list(through.order_by("pk").values_list("to_mediaitem_id", flat=True))
+
+
+def test_a_submitted_url_is_recorded_fetching_and_nothing_is_fetched_yet(server, org):
+    item = submitted(server.url("/a.jpg"), org)
+    assert item.status == MediaItem.Status.FETCHING and item.sha256 == "" and item.organization_id == org.pk
+    assert server.requests == []
+
+
+def test_the_task_turns_a_submitted_image_into_its_capture_queued_for_scanning(server, org, images, scans_queued, fetch):
+    server.routes["/a.jpg"] = (200, {"X-Served-By": "test"}, images["reference.jpg"])
+    item = submitted(server.url("/a.jpg"), org)
+    fetched = fetch(item)
+    assert fetched.pk == item.pk and fetched.status == MediaItem.Status.RECEIVED and fetched.file
+    assert fetched.sha256 == hashes.sha256_hex(images["reference.jpg"]) and fetched.size == len(images["reference.jpg"])
+    assert (fetched.http_status, fetched.content_type, fetched.http_headers["x-served-by"]) == (200, "image/jpeg", "test")
+    assert found_ids(fetched) == [item.pk] and scans_queued == [item.pk]
+
+
+def test_a_submitted_url_that_cannot_be_fetched_fails_the_item_with_the_reason(server, org, scans_queued, fetch):
+    item = fetch(submitted(server.url("/gone.jpg"), org))
+    assert item.status == MediaItem.Status.FAILED and item.processed_at is not None
+    assert item.failure_reason == fetching.HTTP_STATUS.format(url=server.url("/gone.jpg"), status=404)
+    assert found_ids(item) == [] and scans_queued == []
+
+
+def test_a_submitted_page_gives_its_media_as_found_items_of_the_organisation(server, org, images, scans_queued, fetch):
+    server.routes["/post"] = page('<img src="/a.jpg"><img src="/gone.jpg"><img src="/b.jpg">')
+    server.routes["/a.jpg"] = (200, {}, images["reference.jpg"])
+    server.routes["/b.jpg"] = (200, {}, images["reported-coffee.jpg"])
+    item = fetch(submitted(server.url("/post"), org))
+    assert item.status == MediaItem.Status.FETCHED and item.content_type == "text/html" and item.http_status == 200
+    found = [MediaItem.objects.get(pk=pk) for pk in found_ids(item)]
+    assert [f.source_url for f in found] == [server.url(p) for p in ("/a.jpg", "/gone.jpg", "/b.jpg")]
+    assert [f.status for f in found] == ["received", "failed", "received"]
+    assert {f.organization_id for f in found} == {org.pk} and {f.page_url for f in found} == {server.url("/post")}
+    assert scans_queued == [found[0].pk, found[2].pk]
+
+
+def test_bytes_the_organisation_already_has_from_that_address_point_at_the_earlier_capture(
+    server, org, other_org, images, scans_queued, fetch
+):
+    server.routes["/a.jpg"] = (200, {}, images["reference.jpg"])
+    first = fetch(submitted(server.url("/a.jpg"), org))
+    again = fetch(submitted(server.url("/a.jpg"), org))
+    assert again.pk != first.pk and again.status == MediaItem.Status.FETCHED and not again.file
+    assert found_ids(again) == [first.pk]
+    assert MediaItem.objects.exclude(sha256="").filter(organization=org).count() == 1
+    # Another organisation's fetch of the same address is its own capture, never a pointer at this one.
+    theirs = fetch(submitted(server.url("/a.jpg"), other_org))
+    assert theirs.status == MediaItem.Status.RECEIVED and found_ids(theirs) == [theirs.pk]
+
+
+def test_fetching_a_submitted_url_twice_changes_nothing(server, org, images, scans_queued, fetch):
+    server.routes["/a.jpg"] = (200, {}, images["reference.jpg"])
+    item = submitted(server.url("/a.jpg"), org)
+    first = fetch(item)
+    second = fetch(item)
+    assert (second.status, second.fetched_at, found_ids(second)) == (first.status, first.fetched_at, [item.pk])
+    assert [path for path, _ in server.requests] == ["/a.jpg"] and scans_queued == [item.pk]
+
+
+def test_a_pages_media_left_when_the_time_is_spent_fail_with_the_reason(server, org, images, settings, scans_queued, fetch):
+    settings.FETCH_DEADLINE_S = 0.5
+    server.routes["/post"] = page('<img src="/slow.jpg"><img src="/late.jpg">')
+    server.routes["/slow.jpg"] = lambda handler: time.sleep(1)
+    server.routes["/late.jpg"] = (200, {}, images["reference.jpg"])
+    started = time.monotonic()
+    item = fetch(submitted(server.url("/post"), org))
+    assert time.monotonic() - started < 1
+    slow, late = (MediaItem.objects.get(pk=pk) for pk in found_ids(item))
+    # What was left of the page's time, not the whole deadline: the reason names a fraction of a second.
+    assert slow.failure_reason.startswith(fetching.TOO_SLOW.split("{seconds")[0].format(url=server.url("/slow.jpg")))
+    assert late.failure_reason == services.PAGE_MEDIA_TOO_SLOW.format(seconds=0.5)
+    assert item.status == MediaItem.Status.FETCHED and "/late.jpg" not in [path for path, _ in server.requests]

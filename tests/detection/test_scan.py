@@ -65,7 +65,7 @@ def test_the_same_bytes_at_another_url_is_new_evidence(astronaut_subject, images
 def test_a_bad_file_fails_with_a_reason_and_is_kept(db):
     item = scan(b"\x00not an image at all", name="junk.jpg")
     assert item.status == MediaItem.Status.FAILED
-    assert item.failure_reason == media.NOT_AN_IMAGE
+    assert item.failure_reason == media.NOT_MEDIA
     assert item.sha256 == hashes.sha256_hex(b"\x00not an image at all")
 
 
@@ -104,7 +104,8 @@ def test_a_scan_while_the_index_is_not_ready_says_so_and_can_be_retried(astronau
     item.refresh_from_db()
     assert item.status == MediaItem.Status.PROCESSING and not item.findings.exists()
     monkeypatch.undo()
-    assert services.media_scan(media_item_id=item.pk).findings  # the retry claims it again
+    assert services.media_scan(media_item_id=item.pk).skipped  # a second message is not the retry
+    assert services.media_scan(media_item_id=item.pk, resume=True).findings  # the retry claims it again
 
 
 def test_a_known_image_hash_finds_a_mirrored_reupload(enrol, images):

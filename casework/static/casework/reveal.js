@@ -1,41 +1,75 @@
-// Sensitive media is blurred until the viewer chooses to look; a second click blurs it again.
-// Where the figure names a reveal URL, the choice is recorded there (an audit event) before the
-// media is shown; if it cannot be recorded, the media stays blurred.
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
+// Sensitive media is blurred by the server until the viewer chooses to look: the page holds a blurred
+// rendering, never the original (casework.services.reveals). "Show media" is a form that records the
+// choice (an audit event) and reloads the page with the original; this script does the same without
+// the reload: it records the choice, then swaps in the original, which the server now sends to this
+// session. If the choice cannot be recorded, the media stays blurred. A second press blurs it again,
+// here at once and on the server for the next page.
+function csrfToken(form) {
+  const input = form.querySelector("input[name=csrfmiddlewaretoken]");
+  return input ? input.value : "";
 }
 
-function show(figure, button, revealed) {
-  const image = figure.querySelector("img");
+async function show(figure, form, revealed) {
   const label = figure.dataset.label || "Reported media";
-  image.classList.toggle("blurred", !revealed);
-  image.alt = revealed ? label : `${label}, blurred`;
-  button.textContent = revealed ? "Blur media again" : "Show media";
+  const current = figure.querySelector("img, video");
+  const source = revealed ? figure.dataset.originalSrc : figure.dataset.blurredSrc;
+  if ("video" in figure.dataset && revealed) {
+    const video = document.createElement("video");
+    video.controls = true;
+    video.preload = "metadata";
+    video.src = source;
+    current.replaceWith(video);
+  } else {
+    let image = current;
+    if (image.tagName !== "IMG") {
+      image = document.createElement("img");
+      current.replaceWith(image);
+    }
+    if (!revealed) image.classList.add("blurred");
+    image.src = source;
+    image.alt = revealed ? label : `${label}, blurred`;
+    if (revealed) {
+      try {
+        await image.decode(); // the original is on screen before the extra CSS blur comes off
+      } catch {
+        // an image that cannot be decoded shows as broken either way
+      }
+      image.classList.remove("blurred");
+    }
+  }
+  figure.toggleAttribute("data-revealed", revealed);
+  form.querySelector("[data-reveal]").textContent = revealed ? "Blur media again" : "Show media";
   const caption = figure.querySelector("[data-reveal-state]");
   if (caption) caption.textContent = revealed ? "Shown because you chose to look." : "Sensitive media is blurred.";
 }
 
-document.addEventListener("click", async (event) => {
-  const button = event.target.closest("[data-reveal]");
-  if (!button) return;
-  const figure = button.closest("[data-sensitive]");
-  const image = figure.querySelector("img");
-  const revealing = image.classList.contains("blurred");
-  if (!revealing || !figure.dataset.revealUrl) {
-    show(figure, button, revealing);
-    return;
-  }
+async function record(form, hide) {
+  const body = new URLSearchParams({ what: form.elements.what.value });
+  if (hide) body.set("hide", "1");
+  const response = await fetch(form.action, {
+    method: "POST", body, credentials: "same-origin", headers: { "X-CSRFToken": csrfToken(form) },
+  });
+  if (!response.ok) throw new Error(`reveal answered ${response.status}`);
+}
+
+document.addEventListener("submit", async (event) => {
+  const form = event.target.closest("[data-reveal-form]");
+  if (!form) return;
+  event.preventDefault();
+  const figure = form.closest("[data-sensitive]");
+  const button = form.querySelector("[data-reveal]");
+  const revealing = !("revealed" in figure.dataset);
   button.disabled = true;
   try {
-    const body = new URLSearchParams({ what: figure.dataset.revealWhat || "media" });
-    const response = await fetch(figure.dataset.revealUrl, {
-      method: "POST", body, credentials: "same-origin", headers: { "X-CSRFToken": csrfToken() },
-    });
-    if (response.ok) show(figure, button, true);
-    else button.textContent = "Could not record this; try again";
+    if (revealing) {
+      await record(form, false);
+      await show(figure, form, true);
+    } else {
+      await show(figure, form, false); // blur first: hiding never waits for the network
+      await record(form, true);
+    }
   } catch {
-    button.textContent = "Could not record this; try again";
+    if (revealing) button.textContent = "Could not record this; try again";
   } finally {
     button.disabled = false;
   }
