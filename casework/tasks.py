@@ -105,7 +105,7 @@ def reupload_watch() -> list[int]:
 @shared_task(
     bind=True,
     acks_late=True,
-    max_retries=6,  # casework.services.webhooks.MAX_ATTEMPTS - 1; the countdown grows 30 s × 2^n
+    max_retries=8,  # casework.services.webhooks.MAX_ATTEMPTS - 1; the countdown grows 30 s × 2^n, capped
     soft_time_limit=60,
     time_limit=90,
 )

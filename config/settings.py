@@ -259,14 +259,8 @@ SCAN_TIME_LIMIT_S = env_int("SCAN_TIME_LIMIT_S", 360, minimum=10)
 SCAN_SOFT_TIME_LIMIT_S = SCAN_TIME_LIMIT_S - max(5, SCAN_TIME_LIMIT_S // 6)
 # Past the hard limit: a retry's countdown (scan_media caps it at 15 s) and the ack reaching Redis.
 SCAN_GRACE_S = 30
-# A message a worker took but never acknowledged (the main worker process killed, the machine gone)
-# is given to another worker by Redis after this long. Redis's default is an hour: a scan lost with its
-# worker waited that long. It must stay above every acks_late task's time limit plus its countdown, or
-# a task still running is handed out twice: tasks that run longer are acks_early (casework.tasks).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": SCAN_TIME_LIMIT_S + SCAN_GRACE_S}
-# A claim older than this is a scan whose worker is gone: no scan runs past its hard limit. The sweeper
-# (detection.tasks.media_scans_sweep, on beat) re-queues it, and a re-submission of the file does too.
-SCAN_STUCK_AFTER_S = SCAN_TIME_LIMIT_S + SCAN_GRACE_S
+# The broker's visibility timeout and SCAN_STUCK_AFTER_S are set below the fetch settings ("Detection"),
+# since the longest acks_late task may be a URL fetch.
 # A received item no worker has claimed after this long: its message may have been lost with the broker
 # (a Redis restart without persistence). Long enough that a busy queue is not filled with duplicates.
 SCAN_QUEUED_STALE_S = env_int("SCAN_QUEUED_STALE_MINUTES", 15, minimum=1) * 60
@@ -411,6 +405,23 @@ for _network in FETCH_ALLOWED_NETWORKS:
 FETCH_TIMEOUT_S = env_float("FETCH_TIMEOUT_S", 15.0, minimum=0.1)  # to connect, and between bytes
 # A whole fetch, redirects included: a server dripping bytes slower than the timeout cannot hold a worker.
 FETCH_DEADLINE_S = env_float("FETCH_DEADLINE_S", 300.0, minimum=0.1)
+# A submitted URL's fetch task (detection.tasks.fetch_media_url) is stopped a fifth past the fetcher's
+# own deadline, which cuts a slow server first: the soft limit (the item fails with the reason) and the
+# hard one only stop a bug.
+FETCH_SOFT_TIME_LIMIT_S = int(FETCH_DEADLINE_S * 1.1) + 1
+FETCH_TIME_LIMIT_S = int(FETCH_DEADLINE_S * 1.2) + 2
+# A message a worker took but never acknowledged (the main worker process killed, the machine gone) is
+# given to another worker by Redis after this long. Redis's default is an hour: a scan lost with its
+# worker waited that long. It must stay above every acks_late task's time limit plus its countdown, or a
+# task still running is handed out twice: tasks that run longer are acks_early (casework.tasks), and
+# retry countdowns stay below it (casework.tasks.webhook_deliver).
+BROKER_VISIBILITY_TIMEOUT_S = max(SCAN_TIME_LIMIT_S, FETCH_TIME_LIMIT_S) + SCAN_GRACE_S
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT_S}
+# A claim older than this is a scan whose worker is gone: no scan runs past its hard limit, and the
+# broker has had SCAN_GRACE_S to redeliver the message (which resumes the scan, counted as one more
+# attempt). The sweeper (detection.tasks.media_scans_sweep, on beat) re-queues what is still stuck, and a
+# re-submission of the file does too.
+SCAN_STUCK_AFTER_S = BROKER_VISIBILITY_TIMEOUT_S + SCAN_GRACE_S
 FETCH_MAX_MEDIA_PER_PAGE = env_int("FETCH_MAX_MEDIA_PER_PAGE", 50, minimum=0)
 FETCH_USER_AGENT = env_str("FETCH_USER_AGENT", "Reclaim/0.1 (evidence capture for takedown requests)")
 

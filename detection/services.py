@@ -326,6 +326,30 @@ def media_scans_requeue_stuck() -> SweepSummary:
     if requeued or failed:
         log.warning("scan sweep: re-queued %d lost scans %s, failed %d after %d attempts %s",
                     len(requeued), requeued, len(failed), settings.SCAN_MAX_ATTEMPTS, failed)
+    fetches = _url_fetches_requeue_stuck()
+    return SweepSummary(requeued=requeued + fetches.requeued, failed=failed + fetches.failed)
+
+
+def _url_fetches_requeue_stuck() -> SweepSummary:
+    """Submitted URLs still "fetching" long after they were queued: the message was lost (a broker
+    restart) or its retries ran out. Queued again, up to SCAN_MAX_ATTEMPTS times (counted in
+    scan_attempts, which the capture resets), then failed with a reason."""
+    queued_before = timezone.now() - timedelta(seconds=max(settings.SCAN_QUEUED_STALE_S, settings.SCAN_STUCK_AFTER_S))
+    stale = Q(status=MediaItem.Status.FETCHING, scan_queued_at__lt=queued_before)
+    requeued, failed = [], []
+    for pk, attempts in MediaItem.objects.filter(stale).order_by("pk").values_list("pk", "scan_attempts")[:SWEEP_BATCH]:
+        now = timezone.now()
+        if attempts + 1 >= settings.SCAN_MAX_ATTEMPTS:
+            if MediaItem.objects.filter(stale, pk=pk).update(
+                status=MediaItem.Status.FAILED, failure_reason=FETCH_STOPPED, processed_at=now
+            ):
+                failed.append(pk)
+        elif MediaItem.objects.filter(stale, pk=pk).update(scan_queued_at=now, scan_attempts=F("scan_attempts") + 1):
+            media_url_fetch_enqueue(MediaItem(pk=pk))
+            requeued.append(pk)
+    if requeued or failed:
+        log.warning("scan sweep: re-queued %d lost URL fetches %s, failed %d %s", len(requeued), requeued,
+                    len(failed), failed)
     return SweepSummary(requeued=requeued, failed=failed)
 
 
@@ -567,6 +591,10 @@ PAGE_MEDIA_TOO_SLOW = (
     "Not fetched: the page and its media took longer than {seconds:g} seconds together, and this one came after."
 )
 FETCH_TOO_LONG = "Fetching took longer than the time limit; the media captured before it are kept."
+FETCH_STOPPED = (
+    "This address was queued for fetching several times and no worker finished it, so it was not tried "
+    "again. Submit it again once the workers are running."
+)
 _MEDIA_KINDS = (fetching.IMAGE, fetching.VIDEO)
 
 
@@ -580,13 +608,6 @@ def fetch_policy() -> fetching.FetchPolicy:
         user_agent=settings.FETCH_USER_AGENT,
         max_media_per_page=settings.FETCH_MAX_MEDIA_PER_PAGE,
     )
-
-
-def fetch_time_limit_s() -> float:
-    """The longest a submitted URL's fetch by a task lasts (``media_url_fetch``): a page and its media
-    together within one deadline, as one image is. A task's time limit above it stops a bug, never a
-    slow but lawful fetch, and stays under the broker's redelivery timeout."""
-    return settings.FETCH_DEADLINE_S
 
 
 def _fetch_url(url: str, policy: fetching.FetchPolicy) -> fetching.Fetched:
@@ -707,6 +728,7 @@ def media_url_receive(*, url: str, source: str, organization_id: int | None) -> 
         md5="",
         size=0,
         status=MediaItem.Status.FETCHING,
+        scan_queued_at=timezone.now(),  # the sweeper queues the fetch again if it is lost
     )
 
 
@@ -767,6 +789,7 @@ def _url_fetch_capture(item: MediaItem, fetched: fetching.Fetched) -> MediaItem:
             name: getattr(capture, name)
             for name in ("source_url", "original_name", "sha256", "md5", "size", "status", "failure_reason")
         }
+        fields["scan_attempts"] = 0  # the fetch's tries are over; the scan's are counted from here
         try:
             with transaction.atomic():
                 became = MediaItem.objects.filter(pk=item.pk, status=MediaItem.Status.FETCHING).update(

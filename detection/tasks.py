@@ -8,7 +8,7 @@ from django.db import OperationalError
 
 from detection.engine.index import IndexNotReady
 from detection.models import MediaItem
-from detection.services import fetch_time_limit_s, media_scan, media_scans_requeue_stuck, media_url_fetch
+from detection.services import media_scan, media_scans_requeue_stuck, media_url_fetch
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +47,13 @@ def media_scans_sweep() -> dict:
     acks_late=True,  # a worker killed mid-fetch leaves the message for another: the item is still "fetching"
     autoretry_for=(OperationalError,),
     retry_backoff=True,
+    retry_backoff_max=15,  # a retry's countdown stays far inside the broker's visibility timeout
     max_retries=5,
     # Above the longest fetch the settings allow (FETCH_DEADLINE_S, page and media together): a slow
     # server is cut by the fetcher's deadline, and this only stops a bug (the item then fails with the
     # reason). Kept under the broker's visibility timeout, or a fetch still running is handed out twice.
-    soft_time_limit=fetch_time_limit_s() + 30,
-    time_limit=fetch_time_limit_s() + 60,
+    soft_time_limit=settings.FETCH_SOFT_TIME_LIMIT_S,
+    time_limit=settings.FETCH_TIME_LIMIT_S,
 )
 def fetch_media_url(media_item_id: int) -> None:
     try:

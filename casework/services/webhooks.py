@@ -32,8 +32,16 @@ SIGNATURE_HEADER = "X-Reclaim-Signature"
 TIMESTAMP_HEADER = "X-Reclaim-Timestamp"
 EVENT_HEADER = "X-Reclaim-Event"
 FINDING_CONFIRMED = "finding.confirmed"
-MAX_ATTEMPTS = 7  # the first try and Celery's six retries
-BACKOFF_BASE_S = 30  # 30 s, 1, 2, 4, 8, 16 min: about half an hour of a partner being down
+MAX_ATTEMPTS = 9  # the first try and Celery's eight retries
+BACKOFF_BASE_S = 30  # 30 s, 1, 2, 4 min, then every backoff_max_s(): half an hour of a partner being down
+
+
+def backoff_max_s() -> int:
+    # A retry waits in the worker as an unacknowledged message: past the broker's visibility timeout
+    # Redis would hand it to a second worker too (config.settings.BROKER_VISIBILITY_TIMEOUT_S).
+    return settings.BROKER_VISIBILITY_TIMEOUT_S - settings.SCAN_GRACE_S
+
+
 TIMEOUT_S = 10
 
 WEBHOOK_URL_NOT_HTTP = "A webhook URL must start with https:// or http://."
@@ -131,7 +139,8 @@ def webhook_delivery_attempt(*, delivery_id: int) -> AttemptOutcome:
     delivered = status is not None and 200 <= status < 300
     if not delivered and status is not None and 300 <= status < 400:
         error = WEBHOOK_REDIRECTED.format(status=status)
-    retry_in = None if delivered or attempts >= MAX_ATTEMPTS else BACKOFF_BASE_S * 2 ** (attempts - 1)
+    retry_in = None if delivered or attempts >= MAX_ATTEMPTS else min(BACKOFF_BASE_S * 2 ** (attempts - 1),
+                                                                       backoff_max_s())
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         attempts=attempts,
         last_status=status,

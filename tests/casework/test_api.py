@@ -29,6 +29,7 @@ from casework.services.webhooks import (
     BACKOFF_BASE_S,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
+    backoff_max_s,
     webhook_create,
     webhook_delivery_attempt,
     webhooks_notify,
@@ -589,8 +590,19 @@ def test_the_task_asks_celery_to_retry_after_the_backoff_then_delivers(partner, 
 def test_a_delivery_stops_after_the_last_attempt(partner, webhook, org):
     partner.post_statuses = [500] * 10
     [delivery] = webhooks_notify(organization=org, event="finding.confirmed", payload={"finding": 1})
-    outcomes = [webhook_delivery_attempt(delivery_id=delivery.pk) for _ in range(7)]
-    assert [o.retry_in_s for o in outcomes] == [BACKOFF_BASE_S * 2 ** n for n in range(6)] + [None]
+    outcomes = [webhook_delivery_attempt(delivery_id=delivery.pk) for _ in range(9)]
+    cap = backoff_max_s()  # six minutes with the default limits
+    assert [o.retry_in_s for o in outcomes] == [30, 60, 120, 240, cap, cap, cap, cap, None]
+    assert 300 <= cap <= 400
+
+
+def test_no_retry_waits_past_the_brokers_visibility_timeout(partner, webhook, org, settings):
+    """Redis hands an unacknowledged message (a retry waiting for its countdown) to a second worker once
+    the visibility timeout passes: a longer wait would post the webhook twice."""
+    partner.post_statuses = [500] * 10
+    [delivery] = webhooks_notify(organization=org, event="finding.confirmed", payload={"finding": 1})
+    waits = [webhook_delivery_attempt(delivery_id=delivery.pk).retry_in_s for _ in range(8)]
+    assert max(waits) < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
 
 
 def test_a_webhook_to_a_private_address_is_refused_unless_allowed(partner, webhook, org, settings):

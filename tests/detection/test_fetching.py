@@ -7,9 +7,11 @@ import subprocess
 import threading
 import time
 from dataclasses import replace
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.utils import timezone
 
 from detection import fetching, services
 from detection.engine import hashes
@@ -529,3 +531,27 @@ def test_a_pages_media_left_when_the_time_is_spent_fail_with_the_reason(server, 
     assert slow.failure_reason.startswith(fetching.TOO_SLOW.split("{seconds")[0].format(url=server.url("/slow.jpg")))
     assert late.failure_reason == services.PAGE_MEDIA_TOO_SLOW.format(seconds=0.5)
     assert item.status == MediaItem.Status.FETCHED and "/late.jpg" not in [path for path, _ in server.requests]
+
+
+def test_a_lost_url_fetch_is_queued_again_by_the_sweeper_then_failed_with_a_reason(org, monkeypatch, settings,
+                                                                                    django_capture_on_commit_callbacks):
+    """A fetch message lost with the broker leaves the item "fetching": the sweep queues it again, and
+    after SCAN_MAX_ATTEMPTS tries fails it with a reason instead of leaving it waiting for good."""
+    fetches = []
+    monkeypatch.setattr("detection.tasks.fetch_media_url.delay", fetches.append)
+    item = submitted("https://media.example/a.jpg", org)
+    assert services.media_scans_requeue_stuck().requeued == []  # just queued: its message may be waiting
+
+    def age():
+        stale = max(settings.SCAN_QUEUED_STALE_S, settings.SCAN_STUCK_AFTER_S) + 1
+        MediaItem.objects.filter(pk=item.pk).update(scan_queued_at=timezone.now() - timedelta(seconds=stale))
+
+    tries = []
+    for _ in range(settings.SCAN_MAX_ATTEMPTS):
+        age()
+        with django_capture_on_commit_callbacks(execute=True):
+            tries.append(services.media_scans_requeue_stuck())
+    assert [t.requeued for t in tries] == [[item.pk]] * (settings.SCAN_MAX_ATTEMPTS - 1) + [[]]
+    assert fetches == [item.pk] * (settings.SCAN_MAX_ATTEMPTS - 1) and tries[-1].failed == [item.pk]
+    item.refresh_from_db()
+    assert item.status == MediaItem.Status.FAILED and item.failure_reason == services.FETCH_STOPPED

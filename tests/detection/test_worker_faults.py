@@ -58,6 +58,8 @@ def worker_env() -> dict[str, str]:
         "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),  # to read the files this test stored
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "SCAN_TIME_LIMIT_S": str(TIME_LIMIT_S),
+        # The broker's visibility timeout follows the longest task, a scan or a URL fetch (settings).
+        "FETCH_DEADLINE_S": str(TIME_LIMIT_S // 2),
         "SCAN_SWEEP_EVERY_S": str(SWEEP_EVERY_S),
         "PYTHONUNBUFFERED": "1",
     }
