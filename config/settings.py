@@ -417,11 +417,12 @@ FETCH_TIME_LIMIT_S = int(FETCH_DEADLINE_S * 1.2) + 2
 # retry countdowns stay below it (casework.tasks.webhook_deliver).
 BROKER_VISIBILITY_TIMEOUT_S = max(SCAN_TIME_LIMIT_S, FETCH_TIME_LIMIT_S) + SCAN_GRACE_S
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT_S}
-# A claim older than this is a scan whose worker is gone: no scan runs past its hard limit, and the
-# broker has had SCAN_GRACE_S to redeliver the message (which resumes the scan, counted as one more
-# attempt). The sweeper (detection.tasks.media_scans_sweep, on beat) re-queues what is still stuck, and a
-# re-submission of the file does too.
-SCAN_STUCK_AFTER_S = BROKER_VISIBILITY_TIMEOUT_S + SCAN_GRACE_S
+# A claim older than this is a scan whose worker is gone: no scan runs past its hard limit. The sweeper
+# (detection.tasks.media_scans_sweep, on beat) re-queues it, and a re-submission of the file does too.
+# Not later: Redis restores a lost main process's messages only some time after the visibility timeout
+# (measured in tests/detection/test_worker_faults.py: the sweep came first), and the promise is
+# the time limit plus a minute.
+SCAN_STUCK_AFTER_S = SCAN_TIME_LIMIT_S + SCAN_GRACE_S
 FETCH_MAX_MEDIA_PER_PAGE = env_int("FETCH_MAX_MEDIA_PER_PAGE", 50, minimum=0)
 FETCH_USER_AGENT = env_str("FETCH_USER_AGENT", "Reclaim/0.1 (evidence capture for takedown requests)")
 
