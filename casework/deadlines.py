@@ -1,6 +1,7 @@
 """The legal clock of each regime: when a platform must have acted on a request sent at a given time.
 
 Pure computation (settings are read, nothing is written); ``casework.services.deadlines`` acts on it.
+``deadline_status_filter`` is the same computation as a database filter, for lists.
 All datetimes are time-zone aware and returned in UTC.
 
 =============  ===========================  ================================================================
@@ -31,6 +32,8 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
+from django.db.models.lookups import LessThanOrEqual
 
 from casework.models import Regime, TakedownRequest
 
@@ -124,3 +127,21 @@ def deadline_state(request: TakedownRequest, now: dt.datetime) -> DeadlineState 
     else:
         status = ON_TRACK
     return DeadlineState(deadline_at=request.deadline_at, status=status, remaining=remaining)
+
+
+def deadline_status_filter(status: str, now: dt.datetime) -> Q:
+    """``deadline_state(request, now).status == status`` as a filter on TakedownRequest, so a list of an
+    organisation's at-risk or breached requests is counted, ordered and cut in the database. The same
+    arithmetic as deadline_state: breached once the deadline has passed; at risk once what remains is
+    at most DEADLINE_AT_RISK_FRACTION of the period from sending to the deadline."""
+    _require_aware(now)
+    running = Q(state__in=CLOCK_RUNNING, deadline_at__isnull=False, sent_at__isnull=False)
+    if status == BREACHED:
+        return running & Q(deadline_at__lte=now)
+    if status != AT_RISK:
+        raise ValueError(f"{status!r} is not a deadline status a list is made of")
+    remaining = ExpressionWrapper(F("deadline_at") - Value(now, output_field=DateTimeField()),
+                                  output_field=DurationField())
+    margin = ExpressionWrapper((F("deadline_at") - F("sent_at")) * settings.DEADLINE_AT_RISK_FRACTION,
+                               output_field=DurationField())
+    return running & Q(deadline_at__gt=now) & LessThanOrEqual(remaining, margin)

@@ -142,6 +142,14 @@ class Report(models.Model):
     # What the reporter uploaded, ingested only once they confirmed (casework.services.reports).
     media_items = models.ManyToManyField("detection.MediaItem", blank=True, related_name="reports")
 
+    class Meta:
+        indexes = [
+            # /reports/ newest first, and filtered by status (the desk's "new reports"): deep pages read the
+            # index in order instead of sorting an organisation's reports.
+            models.Index(fields=["organization", "-created_at", "-id"], name="report_org_created"),
+            models.Index(fields=["organization", "status", "-created_at", "-id"], name="report_org_status_created"),
+        ]
+
 
 class Case(models.Model):
     class Status(models.TextChoices):
@@ -176,6 +184,11 @@ class Case(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # /cases/ is ordered this way within an organisation: its last page walks the index, not a sort.
+        indexes = [models.Index(fields=["organization", "-priority", "-created_at", "-id"],
+                                name="case_org_priority_created")]
 
     def __str__(self) -> str:
         return self.reference
@@ -246,6 +259,9 @@ class TakedownRequest(models.Model):
         REOPENED = "reopened", "Re-opened: content returned"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="takedown_requests")
+    # The case's organisation, copied when the request is drafted (a case never changes organisation), so
+    # the desk and the API list read one organisation's rows from an index instead of joining every case.
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="takedown_requests")
     platform = models.CharField(max_length=200, help_text="The platform's name as shown on pages and notices.")
     # The directory entry the request was addressed from, if any; the name above stays as it was sent.
     directory_platform = models.ForeignKey(
@@ -266,6 +282,14 @@ class TakedownRequest(models.Model):
     # When the deadline check told the assignee: each is sent once per sending of the request.
     at_risk_notified_at = models.DateTimeField(null=True, blank=True)
     breached_notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The desk and /deadlines/: running clocks of one organisation, nearest deadline first.
+            models.Index(fields=["organization", "state", "deadline_at"], name="takedown_org_state_deadline"),
+            # /api/v1/takedown-requests/ newest first: a deep page reads the index instead of sorting.
+            models.Index(fields=["organization", "-created_at", "-id"], name="takedown_org_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_regime_display()} request to {self.platform}"
@@ -354,7 +378,11 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["target_type", "target_id"])]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"]),
+            # /metrics/ asks, per request, for its first event of some actions after it was sent.
+            models.Index(fields=["target_type", "target_id", "action", "at"], name="audit_target_action_at"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.target_type}:{self.target_id}"

@@ -25,6 +25,7 @@ urlpatterns = [
     path("", desk.dashboard, name="home"),
     path("cases/", desk.case_list, name="case_list"),
     path("metrics/", desk.metrics, name="metrics"),
+    path("deadlines/", desk.deadline_list, name="deadline_list"),
     path("findings/<int:pk>/media/reveal", desk.finding_media_reveal, name="finding_media_reveal"),
     path("review/", findings.review_queue, name="review_queue"),
     path("findings/<int:pk>/", findings.finding_detail, name="finding_detail"),

@@ -534,7 +534,8 @@ def _likeness_finding_write(item: MediaItem, match: matcher.LikenessMatch, face:
     with transaction.atomic():
         # Re-check consent where it is decided: a withdrawal deletes the templates. Locking them makes
         # a concurrent withdrawal wait for this write, and then purge the finding with the rest.
-        if not FaceTemplate.objects.select_for_update().filter(pk=match.template_id).exists():
+        organization_id = _locked_organization_id(FaceTemplate, match.template_id)
+        if organization_id is None:
             return None
         if _suppressed(item, match.subject_id):
             return None
@@ -543,6 +544,7 @@ def _likeness_finding_write(item: MediaItem, match: matcher.LikenessMatch, face:
             subject_id=match.subject_id,
             kind=Finding.Kind.LIKENESS,
             defaults={
+                "organization_id": organization_id,
                 "distance": match.distance,
                 "threshold": match.threshold,
                 "model_version": face_engine.model_version(),
@@ -553,6 +555,16 @@ def _likeness_finding_write(item: MediaItem, match: matcher.LikenessMatch, face:
             },
         )
     return finding
+
+
+def _locked_organization_id(model, pk: int) -> int | None:
+    """Lock the reference (a face template or a known hash) a match came from and return its subject's
+    organisation, which the finding is filed under; None when consent was withdrawn and the reference is gone.
+    Only the reference row is locked (``of``): the subject and its organisation are read, not changed."""
+    return (
+        model.objects.select_for_update(of=("self",)).filter(pk=pk)
+        .values_list("subject__organization_id", flat=True).first()
+    )
 
 
 def _suppressed(item: MediaItem, subject_id: int) -> bool:
@@ -570,7 +582,8 @@ def finding_suppression_add(*, sha256: str, subject_id: int) -> FindingSuppressi
 
 def _hash_finding_write(item: MediaItem, match: matcher.HashMatch) -> Finding | None:
     with transaction.atomic():
-        if not KnownImageHash.objects.select_for_update().filter(pk=match.hash_id).exists():
+        organization_id = _locked_organization_id(KnownImageHash, match.hash_id)
+        if organization_id is None:
             return None
         if _suppressed(item, match.subject_id):
             return None
@@ -578,7 +591,8 @@ def _hash_finding_write(item: MediaItem, match: matcher.HashMatch) -> Finding | 
             media_item=item,
             subject_id=match.subject_id,
             kind=Finding.Kind.HASH,
-            defaults={"distance": match.distance, "threshold": match.threshold, "model_version": "pdq"},
+            defaults={"organization_id": organization_id, "distance": match.distance, "threshold": match.threshold,
+                      "model_version": "pdq"},
         )
     return finding
 

@@ -179,7 +179,7 @@ class MediaItemFindingsApi(ApiView, APIView):
         filters = FindingFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         findings = Finding.objects.filter(
-            media_item=item, subject__organization_id__in=api_organization_ids(request), **filters.validated_data
+            media_item=item, organization_id__in=api_organization_ids(request), **filters.validated_data
         ).order_by("id")
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(findings, request, view=self)

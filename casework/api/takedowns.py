@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -10,7 +11,7 @@ from rest_framework.views import APIView
 
 from casework.access import role_in
 from casework.api.common import WRITE_SCOPE, ApiPagination, ApiView, ErrorSerializer, api_organization_ids
-from casework.models import Regime, TakedownRequest
+from casework.models import Notice, Regime, TakedownRequest
 from casework.services.takedowns import (
     ACTIONS,
     TransitionRefused,
@@ -23,9 +24,13 @@ NO_SUCH_TAKEDOWN_REQUEST = "No such takedown request."
 
 
 def takedown_requests_for_request(request):
+    # Filtered on the request's own organisation column and ordered as the (organization, -created_at, -id)
+    # index is, so a deep page reads the index instead of sorting every request. ``has_notice`` answers
+    # the "prepare" check for the whole page in this one query (takedown_actions_available), not per row.
     return (
-        TakedownRequest.objects.filter(case__organization_id__in=api_organization_ids(request))
+        TakedownRequest.objects.filter(organization_id__in=api_organization_ids(request))
         .select_related("case")
+        .annotate(has_notice=Exists(Notice.objects.filter(takedown_request=OuterRef("pk"))))
         .order_by("-created_at", "-id")
     )
 
@@ -56,7 +61,7 @@ class TakedownOutputSerializer(serializers.Serializer):
     actions = serializers.SerializerMethodField(help_text="What the caller may do with PATCH {\"action\": …} now.")
 
     def get_actions(self, obj) -> list[str]:
-        role = self.context["roles"].get(obj.case.organization_id)
+        role = self.context["roles"].get(obj.organization_id)
         return [action for action, _label in takedown_actions_available(request=obj, role=role)]
 
 
@@ -66,7 +71,7 @@ class TakedownTransitionInputSerializer(serializers.Serializer):
 
 
 def _roles(request, requests) -> dict[int, str | None]:
-    return {org_id: role_in(request.user, org_id) for org_id in {r.case.organization_id for r in requests}}
+    return {org_id: role_in(request.user, org_id) for org_id in {r.organization_id for r in requests}}
 
 
 class TakedownListApi(ApiView, APIView):

@@ -97,6 +97,7 @@ def takedown_request_create(
     with transaction.atomic():
         request = TakedownRequest.objects.create(
             case=case,
+            organization_id=case.organization_id,
             platform=platform,
             directory_platform=directory_platform,
             target_url=target_url,

@@ -131,6 +131,13 @@ def takedown_actions_available(*, request: TakedownRequest, role: str | None) ->
     return available
 
 
+def _has_notice(request: TakedownRequest) -> bool:
+    # A list of requests annotates ``has_notice`` (an Exists) so its buttons cost one query for the page,
+    # not one per draft (casework.api.takedowns).
+    annotated = getattr(request, "has_notice", None)
+    return request.notices.exists() if annotated is None else annotated
+
+
 def _check(request: TakedownRequest, action: str, role: str | None, now, *, system: bool = False) -> Transition:
     if action not in ACTIONS:
         raise TransitionRefused(UNKNOWN_ACTION.format(action=action))
@@ -155,7 +162,7 @@ def _check(request: TakedownRequest, action: str, role: str | None, now, *, syst
 
         # Where Reclaim knows the regime's required elements, only a checked notice makes a request valid,
         # and only a valid request starts the platform's legal clock.
-        if notice_available(request.regime) and not request.notices.exists():
+        if notice_available(request.regime) and not _has_notice(request):
             raise TransitionRefused(PREPARE_NEEDS_NOTICE.format(regime=request.get_regime_display()))
     # "No response" is a finding of fact about the legal clock: before the deadline it is not yet true.
     if action == "record_no_response" and request.deadline_at is not None and now < request.deadline_at:

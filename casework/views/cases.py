@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -18,23 +19,43 @@ from casework.services import minors
 from casework.services.cases import case_media_add
 from detection.services import media_items_mark_scan_again
 
+# Each list of the case page is paginated on its own parameter: a heavy case has hundreds of requests and
+# findings and thousands of timeline entries, and the page costs the same queries whatever their number.
+CASE_LIST_PAGE_SIZE = 25
+PAGE_PARAMS = {"requests": "requests_page", "media": "media_page", "findings": "findings_page",
+               "timeline": "timeline_page"}
+
+
+def _query_without(request, param: str) -> str:
+    """The page's query string without ``param``: moving through one list keeps the others where they are."""
+    query = request.GET.copy()
+    query.pop(param, None)
+    return query.urlencode()
+
 
 @require_GET
 @login_required
 def case_detail(request, pk: int):
     case = access.case_get_for_user(request.user, pk)
     now = timezone.now()
-    takedowns = list(case.takedown_requests.order_by("created_at"))
+
+    def page_of(name: str, queryset):
+        return Paginator(queryset, CASE_LIST_PAGE_SIZE).get_page(request.GET.get(PAGE_PARAMS[name]))
+
+    requests_page = page_of("requests", case.takedown_requests.order_by("created_at", "pk"))
     context = {
         "case": case,
-        "findings": case.findings.select_related("media_item"),
-        "takedown_requests": [(t, deadlines.deadline_state(t, now)) for t in takedowns],
+        "findings": page_of("findings", case.findings.select_related("media_item").order_by("pk")),
+        "requests_page": requests_page,
+        "takedown_requests": [(t, deadlines.deadline_state(t, now)) for t in requests_page],
         "consents": case.subject.consents.select_related("text").order_by("-granted_at") if case.subject else [],
-        "media_items": media_items_mark_scan_again(minors.case_media_items(case).order_by("pk")),
+        "media_items": page_of("media", media_items_mark_scan_again(minors.case_media_items(case).order_by("pk"))),
         "media_form": CaseMediaForm(),
         "take_it_down_url": minors.TAKE_IT_DOWN_URL,
         "iwf_url": minors.IWF_URL,
-        "timeline": selectors.case_timeline(case),
+        "timeline": selectors.case_timeline_page(case, request.GET.get(PAGE_PARAMS["timeline"])),
+        "page_params": PAGE_PARAMS,
+        "queries": {name: _query_without(request, param) for name, param in PAGE_PARAMS.items()},
         "triage_form": CaseTriageForm(
             organization=case.organization,
             initial={"assignee": case.assignee_id, "priority": case.priority, "tags": ", ".join(case.tags)},

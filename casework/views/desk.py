@@ -8,14 +8,21 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
-from casework import access, selectors
+from casework import access, deadlines, selectors
 from casework.models import Case, Report
 from casework.services.reveals import RevealError, media_reveal, media_reveal_end
 from casework.views.totp import next_url
 from detection.engine import svgplot
+
+DEADLINE_LISTS = {
+    "": "Deadlines breached or at risk",
+    deadlines.BREACHED: "Deadlines breached",
+    deadlines.AT_RISK: "Deadlines at risk",
+}
 
 
 @require_GET
@@ -51,6 +58,23 @@ def report_list(request):
     page = Paginator(selectors.reports_search(request.user, status=status), 50).get_page(request.GET.get("page"))
     return render(request, "casework/report_list.html", {
         "page": page, "status": status, "statuses": Report.Status.choices,
+        "query": f"status={status}" if status else "",
+    })
+
+
+@require_GET
+@login_required
+def deadline_list(request):
+    """Every request whose deadline is at risk or breached, most urgent first: the desk shows the first few."""
+    access.staff_organization_ids(request.user)
+    status = request.GET.get("status", "")
+    if status not in DEADLINE_LISTS:
+        status = ""
+    now = timezone.now()
+    requests = selectors.takedown_requests_by_deadline(request.user, status=status, now=now)
+    page = Paginator(requests, 50).get_page(request.GET.get("page"))
+    return render(request, "casework/deadline_list.html", {
+        "page": page, "now": now, "status": status, "title": DEADLINE_LISTS[status], "lists": DEADLINE_LISTS,
         "query": f"status={status}" if status else "",
     })
 

@@ -21,8 +21,8 @@ from casework.views.files import private_media, private_media_blurred, sensitive
 @login_required
 def review_queue(request):
     access.staff_organization_ids(request.user)
-    entries = selectors.review_queue(request.user)
-    return render(request, "casework/review_queue.html", {"entries": entries})
+    page = selectors.review_queue(request.user, page=request.GET.get("page"))
+    return render(request, "casework/review_queue.html", {"page": page, "query": ""})
 
 
 def _finding_page(request, finding, *, confirm_form=None, reject_form=None, status=200):

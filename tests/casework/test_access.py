@@ -80,6 +80,19 @@ def test_an_outsider_sees_an_empty_review_queue(client, outsider, astronaut_subj
     assert "Nothing to review" in page and "Astronaut" not in page
 
 
+def test_findings_and_requests_are_scoped_by_their_own_organisation_column(caseworker, path_objects):
+    # The lists read one organisation's rows from the (organization, …) indexes: the scope is the row's own
+    # column, filled from its subject or case when it is written, not a join through every subject or case.
+    from casework.access import findings_for_user, takedown_request_get_for_user
+
+    finding, takedown = path_objects["finding"], path_objects["takedown"]
+    assert (finding.organization_id, takedown.organization_id) == (path_objects["case"].organization_id,) * 2
+    assert list(findings_for_user(caseworker)) == [finding]
+    where = str(findings_for_user(caseworker).query).split(" WHERE ")[1]
+    assert where.startswith('"detection_finding"."organization_id" IN') and "casework_subject" not in where
+    assert takedown_request_get_for_user(caseworker, takedown.pk) == takedown
+
+
 def test_anonymous_users_are_sent_to_sign_in(client, path_objects):
     for method, url in [*pages(path_objects), ("get", reverse("casework:review_queue"))]:
         response = getattr(client, method)(url)

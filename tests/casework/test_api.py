@@ -119,7 +119,8 @@ def submit_upload(client, issued, data: bytes = PNG, name: str = "leak.png"):
 
 def hash_finding(subject, item: MediaItem) -> Finding:
     # A finding as the hash matcher writes it; scanning for real needs the face models, which is not under test.
-    return Finding.objects.create(media_item=item, subject=subject, kind=Finding.Kind.HASH, distance=4,
+    return Finding.objects.create(media_item=item, subject=subject, organization_id=subject.organization_id,
+                                  kind=Finding.Kind.HASH, distance=4,
                                   threshold=31, model_version="pdq")
 
 
@@ -282,6 +283,41 @@ def test_the_list_is_paginated(client, issued, draft_request, caseworker):
     assert first["count"] == 5 and len(first["results"]) == 2 and first["next"]
     last = client.get(reverse("api:takedown_requests"), {"page_size": 2, "page": 3}, **auth(issued)).json()
     assert len(last["results"]) == 1 and last["next"] is None
+
+
+def test_a_page_of_200_requests_costs_the_queries_of_a_page_of_two(client, org, legal, draft_request, caseworker):
+    # A legal token may "prepare" a draft, which needs a notice: the list must not ask once per row.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from casework.services.cases import takedown_request_create
+    from casework.services.notices import NoticeDraft, notice_generate
+    from tests.casework.test_thin_path import NOTICE
+
+    legal_token = api_token_create(organization=org, name="Legal desk", role="legal")
+
+    def drafts(count: int):
+        for n in range(count):
+            takedown_request_create(case=draft_request.case, platform="ExampleTube", regime="take_it_down",
+                                    target_url=f"https://video.example.com/w/{n + 2}", by=caseworker)
+
+    def listed() -> tuple[int, list[dict]]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("api:takedown_requests"), {"page_size": 200}, **auth(legal_token))
+        assert response.status_code == 200
+        return len(queries), response.json()["results"]
+
+    drafts(1)
+    small, _ = listed()
+    drafts(60)
+    with_notice = takedown_request_create(case=draft_request.case, platform="ExampleTube", regime="take_it_down",
+                                          target_url="https://video.example.com/w/with-notice", by=caseworker)
+    notice_generate(request=with_notice, draft=NoticeDraft(**NOTICE), by=legal)
+    TakedownRequest.objects.filter(pk=with_notice.pk).update(state=TakedownRequest.State.REOPENED)
+    large, rows = listed()
+    assert len(rows) == 63 and large == small
+    preparable = {row["id"] for row in rows if "prepare" in row["actions"]}
+    assert preparable == {with_notice.pk}  # the others are take-it-down drafts without a notice yet
 
 
 # --- Media ----------------------------------------------------------------------------------------

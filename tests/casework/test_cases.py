@@ -183,6 +183,87 @@ def test_the_case_page_shows_triage_notes_and_timeline(client, case, caseworker)
     assert reverse("casework:case_note_create", args=[case.pk]) in page
 
 
+def _case_grown(case, caseworker, count: int, start: int = 0):
+    """``count`` more confirmed findings in ``case``: each adds a media item, a finding, a takedown request
+    and their timeline entries, as a confirmed scan does (the scan itself needs the face models)."""
+    from detection.models import Finding, MediaItem
+    from detection.services import media_ingest
+
+    for n in range(start, start + count):
+        item = media_ingest(data=b"case media %d" % n, source=MediaItem.Source.UPLOAD)
+        finding = Finding.objects.create(media_item=item, subject=case.subject, organization=case.organization,
+                                         kind=Finding.Kind.HASH, distance=3, threshold=31, model_version="pdq")
+        finding_confirm(finding=finding, by=caseworker, platform="ExampleTube", target_url=f"https://p.example/{n}")
+
+
+def _case_page(client, case, **query) -> tuple[int, str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("casework:case_detail", args=[case.pk]), query)
+    assert response.status_code == 200
+    return len(queries), response.content.decode()
+
+
+def _with_a_recheck_and_a_note(case, caseworker):
+    # Every kind of timeline entry on the newest page, so the page is compared with the same kinds.
+    from django.utils import timezone
+
+    from casework.models import RecheckResult
+
+    RecheckResult.objects.create(request=case.takedown_requests.latest("pk"), checked_at=timezone.now(),
+                                 http_status=200, outcome=RecheckResult.Outcome.STILL_PRESENT, detail="Still up")
+    case_note_add(case=case, body="Called the platform", by=caseworker)
+
+
+def test_the_case_page_costs_the_same_queries_with_two_or_sixty_of_everything(client, case, caseworker):
+    from casework.views.cases import CASE_LIST_PAGE_SIZE
+
+    _case_grown(case, caseworker, 2)
+    _with_a_recheck_and_a_note(case, caseworker)
+    client.force_login(caseworker)
+    small, _ = _case_page(client, case)
+    _case_grown(case, caseworker, 58, start=2)
+    _with_a_recheck_and_a_note(case, caseworker)
+    large, page = _case_page(client, case)
+    deep, _ = _case_page(client, case, requests_page=3, findings_page=2, media_page=3, timeline_page=2)
+    assert small == large == deep
+    opened = reverse("casework:takedown_detail", args=[0]).removesuffix("0/")  # "/takedowns/"
+    assert page.count(f'href="{opened}') == CASE_LIST_PAGE_SIZE  # one page of the sixty requests
+
+
+def test_each_list_of_the_case_page_has_its_own_pages(client, case, caseworker):
+    from casework.views.cases import CASE_LIST_PAGE_SIZE
+
+    _case_grown(case, caseworker, CASE_LIST_PAGE_SIZE + 1)
+    case_note_add(case=case, body="The newest entry", by=caseworker)
+    client.force_login(caseworker)
+    first = _case_page(client, case)[1]
+    requests = list(case.takedown_requests.order_by("created_at", "pk"))
+    url = lambda r: reverse("casework:takedown_detail", args=[r.pk])
+    assert url(requests[0]) in first and url(requests[-1]) not in first
+    assert "requests_page=2#requests" in first and "findings_page=2#findings" in first
+    assert "media_page=2#media" in first and "timeline_page=2#timeline" in first
+    second = _case_page(client, case, requests_page=2, timeline_page=1)[1]
+    assert url(requests[-1]) in second and url(requests[0]) not in second
+    assert "The newest entry" in first and "The newest entry" in second  # the timeline stayed on its page 1
+    assert "timeline_page=2" in second and "requests_page=1" in second  # links keep the other lists' pages
+
+
+def test_the_case_page_timeline_is_newest_first_fifty_at_a_time(case, caseworker):
+    from casework.selectors import TIMELINE_PAGE_SIZE, case_timeline_page
+
+    for n in range(TIMELINE_PAGE_SIZE + 5):
+        case_note_add(case=case, body=f"Note {n}", by=caseworker)
+    first, second = case_timeline_page(case, 1), case_timeline_page(case, 2)
+    assert len(first) == TIMELINE_PAGE_SIZE and first.paginator.count == TIMELINE_PAGE_SIZE + 6  # and "opened"
+    assert first[0].detail == f"Note {TIMELINE_PAGE_SIZE + 4}" and second[-1].what == "Case opened"
+    entries = list(first) + list(second)
+    assert [e.at for e in entries] == sorted((e.at for e in entries), reverse=True)
+    assert [e for e in entries if e.what != "Note"] == [e for e in case_timeline(case) if e.what != "Note"]
+
+
 def test_triage_through_the_page_records_only_what_changed(client, case, caseworker, legal):
     client.force_login(legal)  # any member works a case
     response = client.post(reverse("casework:case_triage", args=[case.pk]),

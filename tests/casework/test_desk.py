@@ -5,10 +5,20 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from casework.models import AuditEvent, Case, Regime, Report
-from casework.selectors import cases_search, metrics_for_user, reports_search
+from casework import deadlines
+from casework.models import AuditEvent, Case, Regime, Report, TakedownRequest
+from casework.selectors import (
+    DESK_LIST_SIZE,
+    OTHER_PLATFORMS,
+    TOP_PLATFORMS,
+    cases_search,
+    metrics_for_user,
+    reports_search,
+)
 from casework.services.cases import case_open, case_open_from_report, takedown_request_create
 from casework.services.consent import subject_create
 from casework.services.reveals import UNKNOWN_MEDIA
@@ -183,3 +193,198 @@ def test_another_organisation_cannot_reveal_or_learn_of_a_finding(client, outsid
     client.force_login(outsider)
     assert client.post(reverse("casework:finding_media_reveal", args=[finding.pk])).status_code == 404
     assert not AuditEvent.objects.filter(action="media.revealed").exists()
+
+
+# --- Issue 17: pages that stay fast at an organisation's volume ----------------------------------------
+# Each page is measured at two sizes of data: the number of queries must not grow with the rows, and the
+# lists must stop at their page size.
+
+
+def _queries(client, url: str, params: dict | None = None) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, params or {})
+    assert response.status_code == 200
+    return len(captured), response.content.decode()
+
+
+@pytest.fixture
+def send_many(org, caseworker, legal, quick_pdf):  # noqa: F811
+    """Send ``count`` TAKE IT DOWN requests from one case, a minute apart from ``at``; ``platform`` names
+    the n-th request's platform."""
+
+    def send(count: int, *, at: dt.datetime = T0, platform=lambda n: "ExampleTube") -> list:
+        with clock(at):
+            case = case_open(subject=subject_create(organization=org, display_name="Many"), by=caseworker)
+        made = []
+        for n in range(count):
+            with clock(at + dt.timedelta(minutes=n)):
+                request = takedown_request_create(case=case, platform=platform(n), target_url=f"https://x.example/v/{n}",
+                                                  regime=Regime.TAKE_IT_DOWN, by=caseworker)
+                made.append(walk(request, ["prepare", "send"], legal))
+        return made
+
+    return send
+
+
+def test_the_desk_shows_the_most_urgent_twenty_of_each_list_with_constant_queries(client, caseworker, send_many):
+    client.force_login(caseworker)
+    now = T0 + dt.timedelta(hours=49, minutes=30)  # 48-hour clocks: sent before T0+1:30 breached, after at risk
+    send_many(1, at=T0)
+    send_many(1, at=T0 + dt.timedelta(hours=10))
+    with clock(now):
+        few, _ = _queries(client, reverse("casework:home"))
+    breached = send_many(DESK_LIST_SIZE + 5, at=T0 + dt.timedelta(minutes=1))
+    at_risk = send_many(DESK_LIST_SIZE + 2, at=T0 + dt.timedelta(hours=11))
+    with clock(now):
+        many, page = _queries(client, reverse("casework:home"))
+    assert many == few
+    breached_section = page[page.index('id="breached"'):page.index('id="at-risk"')]
+    at_risk_section = page[page.index('id="at-risk"'):page.index('id="my-cases"')]
+    assert breached_section.count("/takedowns/") == DESK_LIST_SIZE
+    assert at_risk_section.count("/takedowns/") == DESK_LIST_SIZE
+    assert re.search(rf'class="count">{DESK_LIST_SIZE + 6}</strong>\s*deadlines breached', page)
+    assert re.search(rf'class="count">{DESK_LIST_SIZE + 3}</strong>\s*deadlines at risk', page)
+    # Most urgent first: the one sent first is the most overdue; the last sent of the at-risk is not shown.
+    assert breached_section.index(reverse("casework:takedown_detail", args=[breached[0].pk])) > 0
+    assert reverse("casework:takedown_detail", args=[at_risk[-1].pk]) not in at_risk_section
+    assert f'{reverse("casework:deadline_list")}?status=breached' in breached_section
+
+
+def test_the_deadline_list_pages_every_at_risk_or_breached_request_most_urgent_first(client, caseworker, outsider,
+                                                                                     send_many):
+    breached = send_many(3, at=T0)
+    at_risk = send_many(2, at=T0 + dt.timedelta(hours=10))
+    send_many(1, at=T0 + dt.timedelta(hours=40))  # on track
+    client.force_login(caseworker)
+    with clock(T0 + dt.timedelta(hours=49)):
+        _, everything = _queries(client, reverse("casework:deadline_list"))
+        _, only_at_risk = _queries(client, reverse("casework:deadline_list"), {"status": "at_risk"})
+        _, unknown = _queries(client, reverse("casework:deadline_list"), {"status": "bogus"})
+    links = [reverse("casework:takedown_detail", args=[r.pk]) for r in breached + at_risk]
+    assert [everything.index(link) for link in links] == sorted(everything.index(link) for link in links)
+    assert "5 requests" in everything and "5 requests" in unknown
+    assert "2 requests" in only_at_risk and links[0] not in only_at_risk
+    client.force_login(outsider)
+    with clock(T0 + dt.timedelta(hours=49)):
+        _, theirs = _queries(client, reverse("casework:deadline_list"))
+    assert "0 requests" in theirs
+
+
+def test_the_deadline_list_queries_do_not_grow_with_its_rows(client, caseworker, send_many):
+    client.force_login(caseworker)
+    send_many(2, at=T0)
+    with clock(T0 + dt.timedelta(hours=49)):
+        few, _ = _queries(client, reverse("casework:deadline_list"))
+    send_many(60, at=T0 + dt.timedelta(minutes=5))
+    with clock(T0 + dt.timedelta(hours=49)):
+        many, page = _queries(client, reverse("casework:deadline_list"))
+        _, second = _queries(client, reverse("casework:deadline_list"), {"page": 2})
+    assert many == few
+    assert page.count("/takedowns/") == 50 and second.count("/takedowns/") == 12
+    assert "Page 1 of 2" in page
+
+
+@pytest.mark.parametrize("hours", [0, 10, 35.9, 36, 36.1, 47.9, 48, 48.1, 100])
+def test_the_database_and_python_agree_on_which_deadlines_are_at_risk_or_breached(caseworker, send_many, hours):
+    [request] = send_many(1, at=T0)
+    now = T0 + dt.timedelta(hours=hours)
+    state = deadlines.deadline_state(request, now)
+    in_sql = {status for status in (deadlines.AT_RISK, deadlines.BREACHED)
+              if TakedownRequest.objects.filter(deadlines.deadline_status_filter(status, now), pk=request.pk).exists()}
+    assert in_sql == ({state.status} - {deadlines.ON_TRACK})
+
+
+def _metrics_queries(user, now) -> tuple[int, list[str], object]:
+    with CaptureQueriesContext(connection) as captured:
+        metrics = metrics_for_user(user, now=now)
+    return len(captured), [q["sql"] for q in captured], metrics
+
+
+def test_metrics_show_the_twelve_platforms_sent_the_most_and_group_the_rest(client, caseworker, send_many):
+    # Platform n gets 20 - n requests: P00 the most. Every third request is removed after n + 1 hours.
+    made = []
+    for n in range(TOP_PLATFORMS + 3):
+        made += send_many(20 - n if n < TOP_PLATFORMS else 1, at=T0, platform=lambda _, n=n: f"P{n:02d}")
+    for request in made[::3]:
+        with clock(request.sent_at + dt.timedelta(hours=int(request.platform[1:]) + 1)):
+            takedown_transition(request=request, action="record_removal", by=caseworker)
+    metrics = metrics_for_user(caseworker, now=T0 + dt.timedelta(days=3))
+    others = OTHER_PLATFORMS.format(n=3)
+    assert list(metrics.sent) == [f"P{n:02d}" for n in range(TOP_PLATFORMS)] + [others]
+    assert metrics.sent[others] == 3 and metrics.platforms[-1].platforms == 3
+    assert metrics.sent["P00"] == 20 and metrics.hours_to_removal["P00"] == 1.0
+    client.force_login(caseworker)
+    with clock(T0 + dt.timedelta(days=3)):
+        page = client.get(reverse("casework:metrics")).content.decode()
+    assert page.count("<svg") == 3 and page.count("<tr>") == TOP_PLATFORMS + 2  # the head, 12 platforms, the rest
+    assert others in page and "P14" not in page
+
+
+def test_metrics_take_the_median_of_an_even_number_of_removals_and_look_up_events_per_request(caseworker,
+                                                                                              send_many):
+    requests = send_many(4, at=T0)
+    for request, hours in zip(requests, [1, 2, 4, 30], strict=True):
+        with clock(request.sent_at + dt.timedelta(hours=hours)):
+            takedown_transition(request=request, action="record_removal", by=caseworker)
+    few, sqls, metrics = _metrics_queries(caseworker, T0 + dt.timedelta(days=3))
+    assert metrics.hours_to_removal == {"ExampleTube": 3.0} and metrics.removal_rate == {"ExampleTube": 1.0}
+    # The audit events are found per request by a correlated subquery, never by a list of every request's id.
+    assert not any(re.search(r'"target_id" IN \(', sql) for sql in sqls)
+    send_many(30, at=T0 + dt.timedelta(hours=1), platform=lambda n: f"Site{n % 15}")
+    many, _, metrics = _metrics_queries(caseworker, T0 + dt.timedelta(days=3))
+    assert many == few and len(metrics.platforms) == TOP_PLATFORMS + 1
+    assert metrics.breached_per_month == [("2026-03", 30)]
+
+
+def test_the_report_list_counts_files_and_cases_for_its_page_only(client, caseworker, org):
+    client.force_login(caseworker)
+    factories.ReportFactory(organization=org)
+    few, _ = _queries(client, reverse("casework:report_list"))
+    for _ in range(60):
+        factories.ReportFactory(organization=org)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(reverse("casework:report_list")).content.decode()
+    assert len(captured) == few and "61 reports." in page and "Page 1 of 2" in page
+    # No GROUP BY over every report before the newest 50 are taken: each count is a subquery of one report.
+    assert not any('GROUP BY "casework_report"."id"' in q["sql"] for q in captured)
+    assert any('= ("casework_report"."id") GROUP BY U0."report_id"' in q["sql"] for q in captured)
+
+
+@pytest.mark.parametrize(("search", "expected"), [
+    ("school", {"school", "élève"}),
+    (" School ", {"school", "élève"}),
+    ("high school", {"high school"}),
+    ("élève", {"élève"}),
+    ('x"school', {"quoted"}),
+    ("scho", set()),
+    ("x" * 60, set()),  # longer than any tag can be
+])
+def test_the_tag_filter_matches_whole_tags_in_the_database(caseworker, org, search, expected):
+    tagged = {
+        "school": ["deepfake", "school"],
+        "high school": ["high school"],
+        "schools": ["schools"],
+        "élève": ["élève", "school"],
+        "quoted": ['x"school'],
+    }
+    made = {}
+    for name, tags in tagged.items():
+        made[name] = case_open(subject=subject_create(organization=org, display_name=name), by=caseworker)
+        case_tags_set(case=made[name], tags=tags, by=caseworker)
+    with CaptureQueriesContext(connection) as captured:
+        found = {case.subject.display_name for case in cases_search(caseworker, tag=search)}
+    assert found == expected
+    # The user's organisations, then the filtered cases (none when no tag can match): no pass over every case.
+    assert len(captured) <= 2
+
+
+def test_the_case_list_pages_in_a_total_order_with_constant_queries(client, caseworker, org):
+    client.force_login(caseworker)
+    for n in range(61):
+        case = case_open(subject=subject_create(organization=org, display_name=f"S{n}"), by=caseworker)
+        case_tags_set(case=case, tags="school", by=caseworker)
+        if n == 0:
+            few, _ = _queries(client, reverse("casework:case_list"), {"tag": "school"})
+    many, page = _queries(client, reverse("casework:case_list"), {"tag": "school"})
+    assert many == few and "61 cases." in page and "Page 1 of 2" in page
+    assert cases_search(caseworker).query.order_by == ("-priority", "-created_at", "-id")

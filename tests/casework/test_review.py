@@ -94,6 +94,7 @@ def test_finding_media_that_is_not_an_image_or_a_video_is_not_rendered(client, c
     item = media_ingest(data=b"<html><script>alert(1)</script></html>", source=MediaItem.Source.REPORT,
                         original_name="photo.html")
     finding = Finding.objects.create(media_item=item, subject=astronaut_subject, kind=Finding.Kind.HASH,
+                                     organization_id=astronaut_subject.organization_id,
                                      distance=3, threshold=31, model_version="pdq")
     client.force_login(caseworker)
     reveal(client, finding)
@@ -113,6 +114,7 @@ def test_the_reference_crop_is_gone_once_consent_is_withdrawn(client, caseworker
 def test_a_finding_without_a_face_has_no_probe_crop(client, caseworker, astronaut_subject, images):
     item = media_ingest(data=images["reported-coffee.jpg"], source=MediaItem.Source.UPLOAD)
     finding = Finding.objects.create(media_item=item, subject=astronaut_subject, kind=Finding.Kind.HASH,
+                                     organization_id=astronaut_subject.organization_id,
                                      distance=3, threshold=31, model_version="pdq")
     client.force_login(caseworker)
     assert client.get(reverse("casework:finding_probe_crop", args=[finding.pk])).status_code == 404
@@ -121,7 +123,8 @@ def test_a_finding_without_a_face_has_no_probe_crop(client, caseworker, astronau
 def _finding(subject, data: bytes, *, distance: float, threshold: float, kind=Finding.Kind.LIKENESS) -> Finding:
     """A finding as the scan writes it, at a chosen distance (the scan's own distances cannot be chosen)."""
     item = media_ingest(data=data, source=MediaItem.Source.UPLOAD)
-    return Finding.objects.create(media_item=item, subject=subject, kind=kind, distance=distance,
+    return Finding.objects.create(media_item=item, subject=subject, organization_id=subject.organization_id,
+                                  kind=kind, distance=distance,
                                   threshold=threshold, model_version="test")
 
 
@@ -203,3 +206,33 @@ def test_legal_staff_cannot_reject(client, legal, finding):
 def test_a_confirmed_case_request_keeps_the_regime_chosen(caseworker, finding):
     _, request = finding_confirm(finding=finding, by=caseworker, platform="P", target_url=URL_A, regime=Regime.DSA)
     assert request.regime == Regime.DSA
+
+
+def test_the_queue_is_paged_and_its_queries_do_not_grow_with_the_page(client, caseworker, astronaut_subject):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from casework.selectors import REVIEW_PAGE_SIZE
+
+    def shown(params=None) -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(reverse("casework:review_queue"), params or {}).content.decode()
+        return len(captured), page
+
+    client.force_login(caseworker)
+    for n in range(2):
+        _finding(astronaut_subject, f"few {n}".encode(), distance=0.3, threshold=0.6)
+    few, _ = shown()
+    for n in range(REVIEW_PAGE_SIZE + 6):
+        _finding(astronaut_subject, f"many {n}".encode(), distance=0.1 + n / 100, threshold=0.6)
+    many, first = shown()
+    _, second = shown({"page": 2})
+    assert many == few
+    assert first.count('class="card review-entry"') == REVIEW_PAGE_SIZE
+    assert second.count('class="card review-entry"') == 8 and f"{REVIEW_PAGE_SIZE + 8} findings waiting" in second
+    assert "Page 2 of 2" in second
+    # The order runs across pages: together they hold every finding once, the closest matches first.
+    findings = [entry.finding for page in (1, 2) for entry in review_queue(caseworker, page=page)]
+    assert sorted(f.pk for f in findings) == sorted(Finding.objects.values_list("pk", flat=True))
+    relative = [f.distance / f.threshold for f in findings]
+    assert relative == sorted(relative)

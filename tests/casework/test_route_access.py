@@ -58,6 +58,7 @@ RULES: dict[str, Rule] = {
     "casework:home": Rule(STAFF),
     "casework:case_list": Rule(STAFF),
     "casework:metrics": Rule(STAFF),
+    "casework:deadline_list": Rule(STAFF),
     "casework:review_queue": Rule(STAFF),
     # Findings: every member of staff may look; caseworkers and admins decide
     "casework:finding_detail": Rule(STAFF, "finding"),

@@ -106,6 +106,7 @@ def test_a_reveal_opens_neither_another_persons_session_nor_another_media_nor_an
     assert_blurred(colleague.get(original_url("casework:finding_media", finding)), images["reported-astronaut.jpg"])
     item = media_ingest(data=images["reference.jpg"], source=MediaItem.Source.UPLOAD)
     other = Finding.objects.create(media_item=item, subject=astronaut_subject, kind=Finding.Kind.HASH,
+                                   organization_id=astronaut_subject.organization_id,
                                    distance=3, threshold=31, model_version="pdq")
     assert_blurred(client.get(original_url("casework:finding_media", other)), images["reference.jpg"])
 
@@ -181,6 +182,7 @@ def test_a_video_is_a_blurred_first_frame_until_revealed_then_a_video(client, ca
     item = media_ingest(data=data, source=MediaItem.Source.UPLOAD, original_name="clip.mp4")
     MediaItem.objects.filter(pk=item.pk).update(kind=MediaItem.Kind.VIDEO)
     finding = Finding.objects.create(media_item=item, subject=astronaut_subject, kind=Finding.Kind.HASH,
+                                     organization_id=astronaut_subject.organization_id,
                                      distance=3, threshold=31, model_version="vpdq")
     client.force_login(caseworker)
     page_url = reverse("casework:finding_detail", args=[finding.pk])
@@ -200,6 +202,7 @@ def test_media_that_is_not_an_image_or_a_video_is_a_grey_placeholder_until_revea
     data = b"<html><script>alert(1)</script></html>"
     item = media_ingest(data=data, source=MediaItem.Source.REPORT, original_name="photo.html")
     finding = Finding.objects.create(media_item=item, subject=astronaut_subject, kind=Finding.Kind.HASH,
+                                     organization_id=astronaut_subject.organization_id,
                                      distance=3, threshold=31, model_version="pdq")
     client.force_login(caseworker)
     response = client.get(reverse("casework:finding_media", args=[finding.pk]))

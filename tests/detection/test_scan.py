@@ -25,6 +25,7 @@ def test_a_matching_face_becomes_a_pending_likeness_finding(astronaut_subject, i
     assert item.status == MediaItem.Status.DONE
     finding = item.findings.get()
     assert finding.subject == astronaut_subject
+    assert finding.organization_id == astronaut_subject.organization_id  # what the review queue filters on
     assert finding.kind == Finding.Kind.LIKENESS and finding.status == Finding.Status.PENDING
     assert finding.distance < finding.threshold == 0.6
     assert "dlib" in finding.model_version
@@ -118,6 +119,7 @@ def test_a_known_image_hash_finds_a_mirrored_reupload(enrol, images):
     Image.fromarray(np.ascontiguousarray(data.astronaut()[:, ::-1])).save(buffer, format="JPEG", quality=75)
     finding = scan(buffer.getvalue()).findings.get()
     assert finding.kind == Finding.Kind.HASH and finding.subject == subject
+    assert finding.organization_id == subject.organization_id
     assert finding.distance <= 31
 
 
