@@ -45,6 +45,7 @@ from casework.models import (
     Subject,
     TakedownRequest,
 )
+from casework.services import takedowns
 from casework.services.audit import GENESIS, audit_payload, audit_payload_digest
 from detection.models import Finding, MediaItem
 
@@ -427,11 +428,15 @@ class _Builder:
                 at = at + period * self.rng.uniform(0.05, 0.8)
             at = min(at, self.now - dt.timedelta(minutes=1))
             history.append((action, at))
+        # As takedown_transition keeps them: the first answer and the first removal after sending.
+        answered_at = next((when for action, when in history if TO_STATE[action] in takedowns.ANSWERED), None)
+        removed_at = next((when for action, when in history if TO_STATE[action] == State.REMOVED), None)
         return {
             "case_id": case_id, "platform": platform, "regime": regime, "state": state, "created_at": created,
             "target_url": f"https://{platform}/content/{n}", "recipient_email": f"abuse@{platform}",
             "state_changed_at": history[-1][1] if history else None,
             "sent_at": sent_at if deadline_at else None, "deadline_at": deadline_at, "history": history,
+            "answered_at": answered_at, "removed_at": removed_at,
         }
 
     # --- the audit log --------------------------------------------------------------------------

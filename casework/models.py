@@ -282,6 +282,11 @@ class TakedownRequest(models.Model):
     # When the deadline check told the assignee: each is sent once per sending of the request.
     at_risk_notified_at = models.DateTimeField(null=True, blank=True)
     breached_notified_at = models.DateTimeField(null=True, blank=True)
+    # Since the request was (last) sent: when the platform first answered (acknowledged, removed or refused:
+    # what stops the clock counting as a breach), and when the content was first recorded removed. Kept on
+    # the row by takedown_transition, so the metrics aggregate requests without reading their audit events.
+    answered_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

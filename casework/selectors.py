@@ -551,9 +551,6 @@ def _tag_filter(tag: str) -> Q:
     return where
 
 
-# A platform has answered a request once it acknowledged, removed or refused (takedown transitions).
-RESPONDED = {"acknowledged", "removed", "refused"}
-REMOVED = {"removed"}
 
 # Bars and rows compare platforms side by side; past a dozen they stop being readable, and an organisation
 # that has written to thousands of hosts would get a page of them. The platforms sent the most requests
@@ -593,30 +590,10 @@ class Metrics:
         return {row.platform: row.sent for row in self.platforms}
 
 
-def _transition_actions(states: set[str]) -> list[str]:
-    """The audit actions of the takedown transitions that end in one of ``states``."""
-    from casework.services.takedowns import TRANSITIONS  # services import this module
-
-    return sorted({f"takedown_request.{action}" for (_, action), t in TRANSITIONS.items() if t.to in states})
-
-
-def _events_of(actions: list[str]) -> QuerySet[AuditEvent]:
-    """The audit events with one of ``actions`` of the request in the outer query, since it was (last) sent.
-
-    Correlated per request, so each is an index lookup (audit_target_action_at) instead of matching every
-    event against a list of every request's id."""
-    return AuditEvent.objects.filter(
-        target_type=TakedownRequest._meta.label_lower,
-        target_id=Cast(OuterRef("pk"), output_field=CharField()),
-        action__in=actions,
-        at__gte=OuterRef("sent_at"),
-    )
-
-
 def metrics_for_user(user, *, now=None) -> Metrics:
     """How the user's organisations' sent requests went, per platform, with the medians and counts made by
-    the database: the same few queries however many requests, events and platforms there are, each
-    looking up a request's audit events once."""
+    the database from the requests' own rows (sent_at, removed_at, answered_at, deadline_at): the same few
+    queries however many requests, events and platforms there are."""
     from django.utils import timezone
 
     now = now or timezone.now()
@@ -635,14 +612,13 @@ def metrics_for_user(user, *, now=None) -> Metrics:
         group = F("platform")
     grouped = sent.order_by().annotate(platform_group=group)
     sent_counts = {row["platform_group"]: row["n"] for row in grouped.values("platform_group").annotate(n=Count("pk"))}
-    # The removed requests of each group (a semi-join the database runs as one pass over the events), and
-    # of them the one or two in the middle when ordered by how long removal took: the median.
-    removals = _events_of(_transition_actions(REMOVED))
+    # The removed requests of each group, and of them the one or two in the middle when ordered by how
+    # long removal took: the median. removed_at is kept on the row (takedown_transition), so no audit
+    # event is read.
     by_group = {"partition_by": [F("platform_group")]}
     middles = (
-        grouped.filter(Exists(removals))
-        .annotate(took=ExpressionWrapper(Subquery(removals.order_by("at").values("at")[:1]) - F("sent_at"),
-                                         output_field=DurationField()))
+        grouped.filter(removed_at__isnull=False)
+        .annotate(took=ExpressionWrapper(F("removed_at") - F("sent_at"), output_field=DurationField()))
         .annotate(
             position=Window(RowNumber(), **by_group, order_by=[F("took").asc(), F("pk").asc()]),
             removed_count=Window(Count("pk"), **by_group),
@@ -667,10 +643,9 @@ def metrics_for_user(user, *, now=None) -> Metrics:
     rows.sort(key=lambda r: (-r.sent, r.platform))
     # Breached: the deadline passed with no answer between sending and the deadline (an answer after it
     # does not undo the breach).
-    answered_in_time = _events_of(_transition_actions(RESPONDED)).filter(at__lte=OuterRef("deadline_at"))
     breaches = (
         sent.filter(deadline_at__lte=now)
-        .filter(~Exists(answered_in_time))
+        .filter(Q(answered_at__isnull=True) | Q(answered_at__gt=F("deadline_at")))
         .annotate(month=TruncMonth("deadline_at", tzinfo=dt.UTC))
         .order_by()
         .values("month")

@@ -89,6 +89,9 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
     **_from([State.REMOVED, State.REMOVAL_VERIFIED, State.CLOSED], "reopen", State.REOPENED, STAFF),
 }
 
+# The platform answered: what stops a request's clock counting as breached (casework.selectors metrics).
+ANSWERED = frozenset({State.ACKNOWLEDGED, State.REMOVED, State.REFUSED})
+
 # What Reclaim itself may do, with no person acting (``system=True``): record what a recheck of the URL
 # observed (gone; still gone) and re-open when content comes back. Nothing that commits the organisation
 # legally: preparing, sending, escalating and closing stay with people.
@@ -196,9 +199,18 @@ def takedown_transition(
             locked.deadline_at = deadlines.deadline_compute(regime=locked.regime, sent_at=now)
             locked.deadline_extended_at, locked.deadline_extension_reason = None, ""
             locked.at_risk_notified_at = locked.breached_notified_at = None
+            locked.answered_at = locked.removed_at = None
             fields += ["sent_at", "deadline_at", "deadline_extended_at", "deadline_extension_reason",
-                       "at_risk_notified_at", "breached_notified_at"]
+                       "at_risk_notified_at", "breached_notified_at", "answered_at", "removed_at"]
             data["deadline_at"] = locked.deadline_at.isoformat()
+        elif locked.sent_at is not None:
+            # The first answer and the first removal since sending, for the metrics (each kept once).
+            if transition.to in ANSWERED and locked.answered_at is None:
+                locked.answered_at = now
+                fields.append("answered_at")
+            if transition.to == State.REMOVED and locked.removed_at is None:
+                locked.removed_at = now
+                fields.append("removed_at")
         locked.save(update_fields=fields)
         audit_record(
             action=f"takedown_request.{action}", actor=by, organization=case.organization, target=locked, data=data

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -17,6 +16,7 @@ from casework.forms import (
 )
 from casework.services import minors
 from casework.services.cases import case_media_add
+from casework.views.paging import ListPages
 from detection.services import media_items_mark_scan_again
 
 # Each list of the case page is paginated on its own parameter: a heavy case has hundreds of requests and
@@ -26,21 +26,14 @@ PAGE_PARAMS = {"requests": "requests_page", "media": "media_page", "findings": "
                "timeline": "timeline_page"}
 
 
-def _query_without(request, param: str) -> str:
-    """The page's query string without ``param``: moving through one list keeps the others where they are."""
-    query = request.GET.copy()
-    query.pop(param, None)
-    return query.urlencode()
-
-
 @require_GET
 @login_required
 def case_detail(request, pk: int):
     case = access.case_get_for_user(request.user, pk)
     now = timezone.now()
 
-    def page_of(name: str, queryset):
-        return Paginator(queryset, CASE_LIST_PAGE_SIZE).get_page(request.GET.get(PAGE_PARAMS[name]))
+    lists = ListPages(request, PAGE_PARAMS, CASE_LIST_PAGE_SIZE)
+    page_of = lists.page
 
     requests_page = page_of("requests", case.takedown_requests.order_by("created_at", "pk"))
     context = {
@@ -54,8 +47,7 @@ def case_detail(request, pk: int):
         "take_it_down_url": minors.TAKE_IT_DOWN_URL,
         "iwf_url": minors.IWF_URL,
         "timeline": selectors.case_timeline_page(case, request.GET.get(PAGE_PARAMS["timeline"])),
-        "page_params": PAGE_PARAMS,
-        "queries": {name: _query_without(request, param) for name, param in PAGE_PARAMS.items()},
+        **lists.context(),
         "triage_form": CaseTriageForm(
             organization=case.organization,
             initial={"assignee": case.assignee_id, "priority": case.priority, "tags": ", ".join(case.tags)},

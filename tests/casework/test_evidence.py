@@ -9,16 +9,21 @@ import zipfile
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from casework.models import AuditEvent, Regime
+from casework.models import AuditEvent, Notice, Regime
 from casework.services import evidence, minors
-from casework.services.cases import finding_confirm
+from casework.services.cases import case_open, finding_confirm
+from casework.services.consent import subject_create
 from casework.services.evidence import evidence_pack_anchor_check, evidence_pack_export, evidence_pack_verify
+from casework.services.minors import case_media_items
 from casework.services.notices import NoticeDraft, notice_generate
+from casework.views.evidence import EVIDENCE_LIST_PAGE_SIZE
 from detection import services as detection
 from detection.encryption import is_token
-from detection.models import MediaItem
+from detection.models import Finding, MediaItem
 from tests.casework.test_notices import COMPLETE
 from tests.detection.test_fetching import LocalServer
 
@@ -219,3 +224,80 @@ def test_staff_download_the_pack_from_the_evidence_page(client, case_with_eviden
     assert response["Content-Type"] == "application/zip" and response["Cache-Control"] == "private, no-store"
     assert evidence_pack_verify(response.content).problems == []
     assert AuditEvent.objects.filter(action="case.evidence_exported", actor=caseworker).count() == 1
+
+
+# --- The evidence page at volume ------------------------------------------------------------------
+
+@pytest.fixture
+def case(org, caseworker):
+    return case_open(subject=subject_create(organization=org, display_name="Subject"), by=caseworker)
+
+
+def _case_grown(case, caseworker, legal, count: int, start: int = 0, notices: int = 0):
+    """``count`` more confirmed findings in ``case`` (each a media item and a takedown request, as a confirmed
+    scan makes them: the scan itself needs the face models), the first ``notices`` of them noticed."""
+    for n in range(start, start + count):
+        item = detection.media_ingest(data=b"evidence media %d" % n, source=MediaItem.Source.UPLOAD)
+        finding = Finding.objects.create(media_item=item, subject=case.subject, organization=case.organization,
+                                         kind=Finding.Kind.HASH, distance=3, threshold=31, model_version="pdq")
+        _, request = finding_confirm(finding=finding, by=caseworker, platform="ExampleTube",
+                                     target_url=f"https://p.example/{n}", regime=Regime.DMCA)
+        if n - start < notices:
+            notice_generate(request=request, draft=NoticeDraft.from_fields(COMPLETE[Regime.DMCA]), by=legal)
+
+
+def _evidence_page(client, case, **query) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("casework:case_evidence", args=[case.pk]), query)
+    assert response.status_code == 200
+    return len(queries), response.content.decode()
+
+
+def test_the_evidence_page_costs_the_same_queries_with_two_or_sixty_items_and_requests(client, case, caseworker,
+                                                                                         legal):
+    _case_grown(case, caseworker, legal, 2, notices=2)
+    client.force_login(caseworker)
+    small, _ = _evidence_page(client, case)
+    _case_grown(case, caseworker, legal, EVIDENCE_LIST_PAGE_SIZE, start=2, notices=1)
+    _, full = _evidence_page(client, case)  # the media and request lists' first pages full
+    _case_grown(case, caseworker, legal, 60 - 2 - EVIDENCE_LIST_PAGE_SIZE, start=2 + EVIDENCE_LIST_PAGE_SIZE)
+    large, page = _evidence_page(client, case)
+    deep, _ = _evidence_page(client, case, media_page=3, requests_page=2, notices_page=2)
+    assert small == large == deep
+    assert page.count("https://p.example/") == EVIDENCE_LIST_PAGE_SIZE  # one page of the sixty requests
+    assert page.count("</tr>") == EVIDENCE_LIST_PAGE_SIZE + 1  # the media table's rows and its head
+    # Thirty-four more items and requests change only the counts and page numbers, not the page's size.
+    assert abs(len(page) - len(full)) < 50
+    assert "60 media item(s), 60 takedown request(s), 3 notice(s)" in " ".join(page.split())
+
+
+def test_each_list_of_the_evidence_page_has_its_own_pages(client, case, caseworker, legal):
+    _case_grown(case, caseworker, legal, EVIDENCE_LIST_PAGE_SIZE + 1, notices=EVIDENCE_LIST_PAGE_SIZE + 1)
+    client.force_login(caseworker)
+    items = list(case_media_items(case).order_by("pk"))
+    requests = list(case.takedown_requests.order_by("pk"))
+    notices = list(Notice.objects.filter(takedown_request__case=case).order_by("pk"))
+    notice_url = lambda notice: reverse("casework:notice_detail", args=[notice.pk])
+    first = _evidence_page(client, case)[1]
+    assert items[0].sha256 in first and items[-1].sha256 not in first
+    assert requests[0].target_url + "<" in first and requests[-1].target_url + "<" not in first
+    assert notice_url(notices[0]) in first and notice_url(notices[-1]) not in first
+    assert "media_page=2#media" in first and "requests_page=2#requests" in first and "notices_page=2#notices" in first
+    second = _evidence_page(client, case, requests_page=2, media_page=1)[1]
+    assert requests[-1].target_url + "<" in second and requests[0].target_url + "<" not in second
+    assert items[0].sha256 in second and notice_url(notices[0]) in second  # the other lists stayed on page 1
+    assert "media_page=1" in second and "requests_page=2" in second  # links keep the other lists' pages
+    third = _evidence_page(client, case, notices_page=2)[1]
+    assert notice_url(notices[-1]) in third and notice_url(notices[0]) not in third
+
+
+def test_the_evidence_page_lists_only_its_own_cases_notices(client, case, caseworker, legal, org):
+    _case_grown(case, caseworker, legal, 1, notices=1)
+    other = case_open(subject=subject_create(organization=org, display_name="Other"), by=caseworker)
+    _case_grown(other, caseworker, legal, 1, start=1, notices=1)
+    client.force_login(caseworker)
+    page = _evidence_page(client, case)[1]
+    [own] = Notice.objects.filter(takedown_request__case=case)
+    [foreign] = Notice.objects.filter(takedown_request__case=other)
+    assert reverse("casework:notice_detail", args=[own.pk]) in page
+    assert reverse("casework:notice_detail", args=[foreign.pk]) not in page

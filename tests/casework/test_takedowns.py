@@ -274,3 +274,44 @@ def test_two_people_pressing_send_at_once_send_it_once(transactional_db, new_req
         thread.join(30)
     assert sorted(outcomes) == ["refused", "sent"]
     assert AuditEvent.objects.filter(action="takedown_request.send").count() == 1
+
+
+def test_a_request_keeps_its_first_answer_and_first_removal_since_it_was_last_sent(new_request, legal, caseworker,
+                                                                                   quick_pdf):
+    """The metrics read these from the row (no audit event): each is set once, and a re-send clears both."""
+    t0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    with clock(t0):
+        request = walk(new_request(Regime.DMCA), ["prepare", "send"], legal)
+    assert (request.answered_at, request.removed_at) == (None, None)
+    steps = [("acknowledge", 2), ("record_removal", 5), ("verify_removal", 6), ("reopen", 30)]
+    for action, hours in steps:
+        with clock(t0 + dt.timedelta(hours=hours)):
+            request = takedown_transition(request=request, action=action, by=caseworker)
+    request.refresh_from_db()
+    assert request.answered_at == t0 + dt.timedelta(hours=2) and request.removed_at == t0 + dt.timedelta(hours=5)
+    with clock(t0 + dt.timedelta(hours=40)):
+        request = walk(request, ["prepare", "send"], legal)
+    request.refresh_from_db()
+    assert (request.answered_at, request.removed_at) == (None, None)
+
+
+def test_the_migration_fills_answered_and_removed_from_the_audit_trail(new_request, legal, caseworker, quick_pdf):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    backfill = import_module("casework.migrations.0014_takedown_request_answered_removed_backfill").backfill
+    t0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    with clock(t0):
+        removed = walk(new_request(Regime.DMCA), ["prepare", "send"], legal)
+        refused = walk(new_request(Regime.DMCA), ["prepare", "send"], legal)
+        silent = walk(new_request(Regime.DMCA), ["prepare", "send"], legal)
+    with clock(t0 + dt.timedelta(hours=3)):
+        takedown_transition(request=removed, action="record_removal", by=caseworker)
+        takedown_transition(request=refused, action="record_refusal", by=caseworker)
+    kept = {r.pk: (r.answered_at, r.removed_at) for r in TakedownRequest.objects.all()}
+    TakedownRequest.objects.update(answered_at=None, removed_at=None)  # as before the columns existed
+    backfill(apps, None)
+    assert {r.pk: (r.answered_at, r.removed_at) for r in TakedownRequest.objects.all()} == kept
+    assert kept[removed.pk] == (t0 + dt.timedelta(hours=3),) * 2 and kept[silent.pk] == (None, None)
+    assert kept[refused.pk] == (t0 + dt.timedelta(hours=3), None)
