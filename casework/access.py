@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from casework.models import Case, Consent, Membership, Notice, Report, Role, Subject, TakedownRequest
-from detection.models import Finding, MediaItem, ReferencePhoto
+from detection.models import CrawlRun, Finding, MediaItem, ReferencePhoto, Watch
 
 REVIEWERS = {Role.CASEWORKER, Role.ADMIN}
 NOTICE_ISSUERS = {Role.LEGAL, Role.ADMIN}
@@ -102,6 +102,20 @@ def subject_get_for_user(user, pk: int) -> Subject:
 
 def report_get_for_user(user, pk: int) -> Report:
     return _one_or_404(Report.objects.filter(organization_id__in=organization_ids(user)), pk, "report")
+
+
+def watches_for_user(user) -> QuerySet[Watch]:
+    return Watch.objects.filter(organization_id__in=organization_ids(user)).select_related("organization")
+
+
+def watch_get_for_user(user, pk: int) -> Watch:
+    return _one_or_404(watches_for_user(user).select_related("created_by", "robots_override_by"), pk, "watch")
+
+
+def crawl_run_get_for_user(user, pk: int) -> CrawlRun:
+    """A crawl run for one of the user's organisations: a watch's, or the command line's run for it."""
+    runs = CrawlRun.objects.filter(organization_id__in=organization_ids(user)).select_related("watch", "organization")
+    return _one_or_404(runs, pk, "crawl run")
 
 
 def media_items_of(organization_ids: list[int]) -> QuerySet[MediaItem]:

@@ -61,6 +61,7 @@ PAGES = [
     Page("subject (heaviest case's)", "casework:subject_detail", "subject"),
     Page("subject enrolment form", "casework:subject_enrol"),
     Page("finding (pending)", "casework:finding_detail", "finding"),
+    Page("/watches/", "casework:watch_list"),
     Page("takedown request (legal)", "casework:takedown_detail", "takedown", role=Role.LEGAL),
     Page("API takedown-requests", "api:takedown_requests", role=LEGAL_TOKEN),
     Page("API takedown-requests page_size=200", "api:takedown_requests", query="page_size=200", role=LEGAL_TOKEN),
@@ -86,6 +87,13 @@ NOT_MEASURED = {
          "casework:consent_receipt", "casework:notice_pdf", "casework:notice_eml"],
         "a file: the volume builder writes no files"),
     "casework:notice_detail": "the volume builder generates no notices (each is a PDF)",
+    **dict.fromkeys(
+        ["casework:watch_create", "casework:watch_edit", "casework:watch_pause", "casework:watch_resume",
+         "casework:watch_crawl", "casework:watch_robots", "casework:crawl_run_stop"],
+        "a watch's form or a write: one watch, no volume to measure"),
+    **dict.fromkeys(
+        ["casework:watch_detail", "casework:crawl_run_detail"],
+        "the volume builder makes no watches or crawl runs (issue 12)"),
 }
 
 

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import URLValidator
 
 from casework.models import (
     Case,
@@ -14,6 +15,7 @@ from casework.models import (
 from casework.services.cases import PLATFORM_NEEDED
 from casework.services.consent import ConsentError, subject_enroll
 from casework.services.takedowns import ACTIONS
+from casework.services.watches import WatchSettings
 from detection.services import EnrolmentError
 
 ENROLLED = "Enrolled {subject} with consent and one reference photo."
@@ -155,3 +157,99 @@ class WithdrawalOnBehalfForm(forms.Form):
 class CodesResetForm(forms.Form):
     reason = forms.CharField(max_length=500, label="How you checked it is them, and why",
                              help_text="Kept in the audit trail.")
+
+
+START_URLS_NEEDED = "Give at least one start address, one per line."
+NOT_A_WEB_ADDRESS = "{line} is not a web address (http:// or https://)."
+NOT_A_WEB_PATTERN = "{line} is not a pattern of web addresses: start it with http:// or https://."
+TOO_MANY_LINES = "At most {count} lines."
+MAX_LINES = 100
+
+
+def _web_lines(text: str, *, message: str, validate) -> list[str]:
+    """The non-blank lines of ``text``, each checked by ``validate``; duplicates dropped, order kept."""
+    lines = list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+    if len(lines) > MAX_LINES:
+        raise forms.ValidationError(TOO_MANY_LINES.format(count=MAX_LINES))
+    for line in lines:
+        if not validate(line):
+            raise forms.ValidationError(message.format(line=line))
+    return lines
+
+
+def _is_web_address(line: str) -> bool:
+    try:
+        URLValidator(schemes=["http", "https"])(line)
+    except forms.ValidationError:
+        return False
+    return True
+
+
+class WatchForm(forms.Form):
+    """A watch's settings (casework.services.watches.WatchSettings); robots.txt is RobotsForm's."""
+
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none())
+    name = forms.CharField(max_length=200, help_text="e.g. the site's name and the section watched.")
+    start_urls = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}), label="Start addresses",
+        help_text="One per line: the pages the crawl begins with.", max_length=50_000,
+        error_messages={"required": START_URLS_NEEDED},
+    )
+    patterns = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}), required=False, max_length=50_000,
+        label="Stay within",
+        help_text="Optional, one per line, * for any text: https://example.org/forum/* . "
+                  "Empty: anything on the start addresses' sites.",
+    )
+    max_depth = forms.IntegerField(min_value=0, max_value=20, initial=4, label="Links deep",
+                                   help_text="0 reads only the start addresses.")
+    max_pages = forms.IntegerField(min_value=1, max_value=100_000, initial=500, label="Pages per run at most")
+    schedule_minutes = forms.IntegerField(
+        min_value=0, max_value=60 * 24 * 365, initial=0, label="Run every (minutes)",
+        help_text="0: only when someone presses Crawl now. 1440 is daily.",
+    )
+    per_host_rate = forms.FloatField(
+        min_value=0.01, max_value=20, initial=1.0, label="Requests per second to one site",
+        help_text="Across all workers. Keep it low: a site that notices a crawler may block it or hide content.",
+    )
+
+    def __init__(self, *args, organizations, watch=None, **kwargs):
+        if watch is not None:  # editing: the watch's organisation stays
+            kwargs.setdefault("initial", {}).update({
+                "name": watch.name, "start_urls": "\n".join(watch.start_urls),
+                "patterns": "\n".join(watch.patterns), "max_depth": watch.max_depth, "max_pages": watch.max_pages,
+                "schedule_minutes": watch.schedule_minutes, "per_host_rate": watch.per_host_rate,
+            })
+        super().__init__(*args, **kwargs)
+        if watch is not None:
+            del self.fields["organization"]
+        else:
+            self.fields["organization"].queryset = organizations
+            if len(organizations) == 1:
+                self.fields["organization"].initial = organizations[0]
+
+    def clean_start_urls(self) -> list[str]:
+        lines = _web_lines(self.cleaned_data["start_urls"], message=NOT_A_WEB_ADDRESS, validate=_is_web_address)
+        if not lines:
+            raise forms.ValidationError(START_URLS_NEEDED)
+        return lines
+
+    def clean_patterns(self) -> list[str]:
+        return _web_lines(self.cleaned_data["patterns"], message=NOT_A_WEB_PATTERN,
+                          validate=lambda line: line.lower().startswith(("http://", "https://")) and " " not in line)
+
+    def settings(self) -> WatchSettings:
+        data = self.cleaned_data
+        return WatchSettings(**{name: data[name] for name in (
+            "name", "start_urls", "patterns", "max_depth", "max_pages", "schedule_minutes", "per_host_rate")})
+
+
+class RobotsForm(forms.Form):
+    respect_robots = forms.TypedChoiceField(
+        choices=[("1", "Obey robots.txt"), ("0", "Ignore robots.txt for this watch")],
+        coerce=lambda value: value == "1", widget=forms.RadioSelect, label="robots.txt",
+    )
+    reason = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why (required to ignore it)", help_text="Kept in the audit trail with your name.",
+    )

@@ -44,7 +44,16 @@ from casework.models import (
     Subject,
     TakedownRequest,
 )
-from detection.models import FaceTemplate, Finding, IndicatorResult, MediaItem
+from detection.models import (
+    CrawlPage,
+    CrawlRun,
+    FaceTemplate,
+    Finding,
+    IndicatorResult,
+    MediaItem,
+    MediaSighting,
+    Watch,
+)
 
 # --- Review queue ---------------------------------------------------------------------------------
 
@@ -668,3 +677,67 @@ def _months_filled(counts: dict[str, int]) -> list[tuple[str, int]]:
         months.append((key, counts.get(key, 0)))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
+
+
+# --- Watches and their crawls (issue 12) ----------------------------------------------------------
+
+SIGHTINGS_SHOWN = 20
+
+
+def watches_search(user) -> QuerySet[Watch]:
+    """The user's organisations' watches by name, each with its latest run's id, status, start and
+    findings (crawl_runs_counted): correlated subqueries on the (watch, created_at) index, not a query
+    per row."""
+    latest = CrawlRun.objects.filter(watch_id=OuterRef("pk")).order_by("-created_at", "-id")
+    return access.watches_for_user(user).annotate(
+        last_run_id=Subquery(latest.values("pk")[:1]),
+        last_run_status=Subquery(latest.values("status")[:1]),
+        last_run_at=Subquery(latest.values("created_at")[:1]),
+        last_run_findings=Subquery(crawl_runs_counted(latest).values("findings_now")[:1]),
+    ).order_by("name", "id")
+
+
+def crawl_runs_counted(runs: QuerySet[CrawlRun]) -> QuerySet[CrawlRun]:
+    """Runs with ``scanned_now`` and ``findings_now``: counted from their sightings when read, because
+    the scans of a run's media end after its crawl does (the run's own counters are taken when it ends)."""
+    def distinct_count(rows: QuerySet, run_key: str) -> Coalesce:
+        counted = (rows.filter(**{run_key: OuterRef("pk")}).order_by().values(run_key)
+                   .annotate(n=Count("pk", distinct=True)).values("n"))
+        return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+    return runs.annotate(
+        scanned_now=distinct_count(MediaItem.objects.filter(status=MediaItem.Status.DONE), "sightings__run_id"),
+        findings_now=distinct_count(Finding.objects.all(), "media_item__sightings__run_id"),
+    )
+
+
+def watch_runs(watch: Watch) -> QuerySet[CrawlRun]:
+    return crawl_runs_counted(watch.runs.order_by("-created_at", "-id"))
+
+
+def watch_current_run(watch: Watch) -> CrawlRun | None:
+    """The run still working through its frontier, if any (one at a time: watch_crawl_now)."""
+    return watch_runs(watch).filter(status__in=(CrawlRun.Status.QUEUED, CrawlRun.Status.RUNNING)).first()
+
+
+def crawl_run_frontier_counts(run: CrawlRun) -> list[tuple[str, int]]:
+    """(status label, how many) for every frontier status, in the order a URL goes through them."""
+    from detection.crawling import crawl_run_progress  # the crawler's module: loaded by the pages that show runs
+
+    counts = crawl_run_progress(run=run)
+    return [(label, counts[status]) for status, label in CrawlPage.Status.choices]
+
+
+def crawl_run_pages(run: CrawlRun, *, status: str = "") -> QuerySet[CrawlPage]:
+    pages = run.pages.all()
+    if status:
+        pages = pages.filter(status=status)
+    return pages.order_by("depth", "id")
+
+
+def finding_sightings(finding: Finding) -> list[MediaSighting]:
+    """Where the finding's crawls saw its media: which watch, on which page. Only the finding's own
+    organisation's runs: another organisation's watch is not theirs to know of."""
+    sightings = MediaSighting.objects.filter(media_item_id=finding.media_item_id,
+                                             run__organization_id=finding.organization_id)
+    return list(sightings.select_related("run__watch").order_by("-seen_at", "-id")[:SIGHTINGS_SHOWN])

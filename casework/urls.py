@@ -17,6 +17,7 @@ from casework.views import (
     review,
     subjects,
     takedowns,
+    watches,
 )
 
 app_name = "casework"
@@ -61,6 +62,16 @@ urlpatterns = [
     path("notices/<int:pk>.eml", notices.notice_eml_download, name="notice_eml"),
     path("notices/<int:pk>/send", notices.notice_send_view, name="notice_send"),
     path("notices/<int:pk>/submission", notices.notice_submission_view, name="notice_submission"),
+    path("watches/", watches.watch_list, name="watch_list"),
+    path("watches/new", watches.watch_create_view, name="watch_create"),
+    path("watches/<int:pk>/", watches.watch_detail, name="watch_detail"),
+    path("watches/<int:pk>/edit", watches.watch_edit, name="watch_edit"),
+    path("watches/<int:pk>/pause", watches.watch_pause_view, name="watch_pause"),
+    path("watches/<int:pk>/resume", watches.watch_resume_view, name="watch_resume"),
+    path("watches/<int:pk>/crawl", watches.watch_crawl_view, name="watch_crawl"),
+    path("watches/<int:pk>/robots", watches.watch_robots_view, name="watch_robots"),
+    path("crawls/<int:pk>/", watches.crawl_run_detail, name="crawl_run_detail"),
+    path("crawls/<int:pk>/stop", watches.crawl_run_stop_view, name="crawl_run_stop"),
     path("cases/<int:pk>/evidence/", evidence.case_evidence, name="case_evidence"),
     path("cases/<int:pk>/evidence.zip", evidence.case_evidence_export, name="case_evidence_export"),
     # The public report form and the subject portal: no staff membership (casework.views.public, .portal).

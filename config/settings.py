@@ -314,6 +314,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5 * 60,  # a returned image is at most five minutes from its case being re-opened
         "options": {"expires": 4 * 60},
     },
+    "crawl-pages-sweep": {
+        "task": "detection.tasks.crawl_pages_sweep",
+        "schedule": SCAN_SWEEP_EVERY_S,  # a crawl row lost with its worker is re-queued like a lost scan
+        "options": {"expires": SCAN_SWEEP_EVERY_S * 0.8},
+    },
+    "watches-crawl-due": {
+        "task": "detection.tasks.watches_crawl_due",
+        "schedule": 60,  # a watch's schedule is in minutes: it starts within a minute of being due
+        "options": {"expires": 50},
+    },
     "media-scans-sweep": {
         "task": "detection.tasks.media_scans_sweep",
         "schedule": SCAN_SWEEP_EVERY_S,  # a lost scan is re-queued within SCAN_STUCK_AFTER_S plus this
@@ -425,6 +435,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEO
 SCAN_STUCK_AFTER_S = SCAN_TIME_LIMIT_S + SCAN_GRACE_S
 FETCH_MAX_MEDIA_PER_PAGE = env_int("FETCH_MAX_MEDIA_PER_PAGE", 50, minimum=0)
 FETCH_USER_AGENT = env_str("FETCH_USER_AGENT", "Reclaim/0.1 (evidence capture for takedown requests)")
+# Crawling (detection.crawling, README "Crawling"). One page or media fetch is one task, so a claim older
+# than the fetch task's hard limit plus the grace is a worker that died: the sweeper queues the row again,
+# up to CRAWL_MAX_ATTEMPTS claims. A worker waits at most CRAWL_RATE_WAIT_S for its host's next request
+# slot; a longer wait puts the row back with a countdown, so a slow host does not hold a worker.
+CRAWL_CLAIM_STALE_S = env_int("CRAWL_CLAIM_STALE_S", FETCH_TIME_LIMIT_S + SCAN_GRACE_S, minimum=1)
+CRAWL_MAX_ATTEMPTS = env_int("CRAWL_MAX_ATTEMPTS", 3, minimum=1)
+CRAWL_RATE_WAIT_S = env_float("CRAWL_RATE_WAIT_S", 5.0, minimum=0.0)
 
 # --- Casework: legal clocks and retention ---------------------------------------------------------
 # Response targets where the law only says "timely" (DSA Art. 16(6)) or "expeditiously" (DMCA

@@ -17,9 +17,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from urllib.parse import quote, unquote, urldefrag, urljoin, urlsplit
 
+from detection.engine import crawl
+from detection.engine.crawl import MAX_URL_LENGTH
 from detection.engine.errors import ReadableError
 from detection.engine.sniffing import HTML, IMAGE, OTHER, VIDEO, sniff  # noqa: F401 - re-exported
 
@@ -41,8 +42,6 @@ DECLARED_TOO_LARGE = "{url} announces {size:,} bytes; the limit is {limit:,} byt
 TOO_LARGE = "{url} sent more than the limit of {limit:,} bytes."
 TRUNCATED = "{url} closed the connection before the whole file arrived."
 
-# Matches MediaItem.source_url: an address longer than the evidence row can hold is refused, not cut.
-MAX_URL_LENGTH = 2000
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
@@ -50,9 +49,12 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 class FetchError(ReadableError):
     """A URL that could not be fetched; ``status`` is the HTTP status when the server answered."""
 
-    def __init__(self, reason: str, status: int | None = None):
+    def __init__(self, reason: str, status: int | None = None, location: str | None = None):
         super().__init__(reason)
         self.status = status
+        # Where a redirect pointed, when it was not followed (max_redirects reached): a crawler with
+        # max_redirects=0 checks the target against its scope and robots.txt before fetching it.
+        self.location = location
 
 
 @dataclass(frozen=True)
@@ -251,7 +253,8 @@ def _connect(target: _Target, addresses: list[str], policy: FetchPolicy, deadlin
     raise error or FetchError(HOST_NOT_FOUND.format(host=target.host))
 
 
-def _exchange(target: _Target, addresses: list[str], policy: FetchPolicy, deadline: _Deadline):
+def _exchange(target: _Target, addresses: list[str], policy: FetchPolicy, deadline: _Deadline,
+              extra_headers: dict[str, str] | None = None):
     """GET once; return status, headers and (for a 2xx answer only) the body."""
     connection = _connect(target, addresses, policy, deadline)
     response = None
@@ -260,6 +263,7 @@ def _exchange(target: _Target, addresses: list[str], policy: FetchPolicy, deadli
         connection.sock.settimeout(policy.read_timeout_s)
         # identity: the size limit counts what we store, and a compressed bomb cannot slip past it.
         connection.request("GET", target.request_target, headers={
+            **(extra_headers or {}),
             "User-Agent": policy.user_agent, "Accept": "*/*", "Accept-Encoding": "identity",
         })
         response = connection.getresponse()
@@ -299,14 +303,19 @@ def _exchange(target: _Target, addresses: list[str], policy: FetchPolicy, deadli
         connection.close()
 
 
-def fetch(url: str, policy: FetchPolicy = FetchPolicy()) -> Fetched:
-    """Fetch ``url`` under ``policy``, following redirects; raise ``FetchError`` with a readable reason."""
+def fetch(url: str, policy: FetchPolicy = FetchPolicy(), headers: dict[str, str] | None = None) -> Fetched:
+    """Fetch ``url`` under ``policy``, following redirects; raise ``FetchError`` with a readable reason.
+
+    ``headers`` are sent with each request (a crawler's If-None-Match / If-Modified-Since: a 304 answer
+    raises FetchError with status 304). A redirect past ``max_redirects`` raises with its ``location``.
+    """
     deadline = _Deadline(policy.deadline_s)
     current = url
+    request_headers = headers
     for _ in range(policy.max_redirects + 1):
         target = _parse(current)
         addresses = vet_host(target.host, target.port, policy)
-        status, headers, data = _exchange(target, addresses, policy, deadline)
+        status, headers, data = _exchange(target, addresses, policy, deadline, request_headers)
         if status in REDIRECT_STATUSES and headers.get("location"):
             current = urljoin(target.url, headers["location"].strip())
             continue
@@ -317,83 +326,15 @@ def fetch(url: str, policy: FetchPolicy = FetchPolicy()) -> Fetched:
             requested_url=url, final_url=target.url, status=status, headers=headers,
             content_type=content_type, kind=kind, data=data, fetched_at=datetime.now(UTC),
         )
-    raise FetchError(TOO_MANY_REDIRECTS.format(url=url, limit=policy.max_redirects))
+    raise FetchError(TOO_MANY_REDIRECTS.format(url=url, limit=policy.max_redirects), status=status, location=current)
 
 
 # --- Media linked from a page ---------------------------------------------------------------------
 
-_META_MEDIA = {
-    "og:image", "og:image:url", "og:image:secure_url", "og:video", "og:video:url", "og:video:secure_url",
-    "twitter:image", "twitter:image:src",
-}
-
-
-def _largest_candidate(srcset: str) -> str | None:
-    best, best_key = None, None
-    for candidate in srcset.split(","):
-        words = candidate.split()
-        if not words:
-            continue
-        descriptor = words[1].lower() if len(words) > 1 else "1x"
-        try:
-            # Widths (w) beat densities (x): a width names the actual file size, a density only a ratio.
-            key = (descriptor.endswith("w"), float(descriptor[:-1]))
-        except ValueError:
-            continue
-        if best_key is None or key > best_key:
-            best, best_key = words[0], key
-    return best
-
-
-class _MediaLinks(HTMLParser):
-    def __init__(self, page_url: str):
-        super().__init__(convert_charrefs=True)
-        self.base, self.found = page_url, []
-        self._base_seen = self._in_video = self._in_picture = False
-
-    def handle_starttag(self, tag, attrs):
-        attributes = {name: (value or "") for name, value in attrs}
-        if tag == "base" and attributes.get("href") and not self._base_seen:
-            # The first <base href> applies to every URL in the page, even those above it.
-            self._base_seen = True
-            self.base = urljoin(self.base, attributes["href"].strip())
-        elif tag == "img":
-            self.found += [attributes.get("src"), _largest_candidate(attributes.get("srcset", ""))]
-        elif tag == "video":
-            self._in_video = True
-            self.found.append(attributes.get("src"))
-        elif tag == "picture":
-            self._in_picture = True
-        elif tag == "source" and self._in_video:
-            self.found.append(attributes.get("src"))
-        elif tag == "source" and self._in_picture:
-            self.found.append(_largest_candidate(attributes.get("srcset", "")))
-        elif tag == "meta":
-            key = (attributes.get("property") or attributes.get("name") or "").strip().lower()
-            if key in _META_MEDIA:
-                self.found.append(attributes.get("content"))
-
-    def handle_endtag(self, tag):
-        if tag == "video":
-            self._in_video = False
-        elif tag == "picture":
-            self._in_picture = False
-
-
 def discover_media(page_url: str, html_bytes: bytes) -> list[str]:
-    """Absolute http(s) URLs of the images and videos a page shows, de-duplicated, in page order."""
-    parser = _MediaLinks(page_url)
-    # URLs are ASCII or percent-encoded in nearly every page; a stray byte must not stop discovery.
-    parser.feed(html_bytes.decode("utf-8", errors="replace"))
-    parser.close()
-    urls: dict[str, None] = {}
-    for link in parser.found:
-        if not link or not link.strip():
-            continue
-        url = urldefrag(urljoin(parser.base, link.strip()))[0]
-        if urlsplit(url).scheme in ("http", "https") and len(url) <= MAX_URL_LENGTH:
-            urls.setdefault(url, None)
-    return list(urls)
+    """Absolute http(s) URLs of the images and videos a page shows, de-duplicated, in page order: one
+    file per picture (a srcset's largest candidate). The crawler's ``links_extract`` reads the page."""
+    return crawl.links_extract(page_url, html_bytes).shown
 
 
 def url_filename(url: str) -> str:

@@ -229,3 +229,154 @@ class MatchIndexState(models.Model):
 
     generation = models.BigIntegerField(default=0)
     changed_at = models.DateTimeField(auto_now=True)
+
+
+# Crawling (issue 12). A watch is an organisation's standing order to look at some sites; each of its
+# runs has a frontier of pages persisted here, so a crawl survives its workers (detection.crawling).
+
+
+class Watch(models.Model):
+    """Sites or sections an organisation monitors: where to start, where to stay, how deep, how fast."""
+
+    organization = models.ForeignKey("casework.Organization", on_delete=models.CASCADE, related_name="watches")
+    name = models.CharField(max_length=200)
+    start_urls = models.JSONField(default=list, help_text="Absolute http(s) URLs the crawl starts from.")
+    patterns = models.JSONField(
+        default=list, blank=True,
+        help_text="Glob patterns of URLs to stay within, e.g. https://example.org/forum/*; "
+        "empty means the start URLs' hosts.",
+    )
+    max_depth = models.PositiveSmallIntegerField(default=4)
+    max_pages = models.PositiveIntegerField(default=500)
+    schedule_minutes = models.PositiveIntegerField(default=0, help_text="Minutes between runs; 0 means manual only.")
+    per_host_rate = models.FloatField(default=1.0, help_text="Requests per second to one host, across all workers.")
+    respect_robots = models.BooleanField(default=True)
+    # Turning robots.txt off is a legal decision, recorded with who took it and why.
+    robots_override_reason = models.TextField(blank=True)
+    robots_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    paused = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CrawlRun(models.Model):
+    """One crawl: of a watch (scheduled or "crawl now") or of the CLI's URLs (no watch).
+
+    The watch's settings are copied at the start, so editing a watch never changes a run under way.
+    Counters are bumped with F() by concurrent workers; read them as a progress view, not as accounts.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    watch = models.ForeignKey(Watch, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    organization = models.ForeignKey(
+        "casework.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="crawl_runs"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    start_urls = models.JSONField(default=list)
+    patterns = models.JSONField(default=list, blank=True)
+    max_depth = models.PositiveSmallIntegerField(default=4)
+    max_pages = models.PositiveIntegerField(default=500)
+    per_host_rate = models.FloatField(default=1.0)
+    respect_robots = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Frontier rows of pages and sitemaps taken from the budget (max_pages), reserved with a conditional
+    # update so concurrent workers never queue more than the budget.
+    pages_queued = models.PositiveIntegerField(default=0)
+    pages_fetched = models.PositiveIntegerField(default=0)
+    pages_failed = models.PositiveIntegerField(default=0)
+    media_found = models.PositiveIntegerField(default=0)
+    media_scanned = models.PositiveIntegerField(default=0)
+    findings = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["watch", "created_at"], name="crawl_run_watch_created")]
+
+    def __str__(self) -> str:
+        return f"Crawl run {self.pk}"
+
+
+class CrawlPage(models.Model):
+    """One URL of a run's frontier: a page, a sitemap, a robots.txt or a media file to fetch.
+
+    A worker claims a queued row with a conditional update (queued -> fetching, claimed_at); a claim
+    older than CRAWL_CLAIM_STALE_S is a worker that died, and the sweeper puts the row back in the queue.
+    """
+
+    class Kind(models.TextChoices):
+        PAGE = "page", "Page"
+        SITEMAP = "sitemap", "Sitemap"
+        ROBOTS = "robots", "robots.txt"
+        MEDIA = "media", "Media"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        FETCHING = "fetching", "Fetching"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    run = models.ForeignKey(CrawlRun, on_delete=models.CASCADE, related_name="pages")
+    url = models.URLField(max_length=2000)  # normalised (detection.engine.crawl.url_normalize)
+    depth = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PAGE)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    reason = models.TextField(blank=True, help_text="Why it failed or was skipped.")
+    etag = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    http_status = models.IntegerField(null=True, blank=True)
+    discovered_from = models.URLField(max_length=2000, blank=True)
+    # What the page linked to, kept so a later run's 304 (not modified) can follow the same links.
+    links = models.JSONField(default=dict, blank=True)
+    # A media row's capture, so a later run's 304 records the sighting without fetching the bytes.
+    media_item = models.ForeignKey(MediaItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    queued_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "url"], name="one_crawl_page_per_run_and_url")]
+        indexes = [
+            models.Index(fields=["run", "status"], name="crawl_page_run_status"),
+            # The sweeper's scan for stale claims, and a later run's look-up of the same URL.
+            models.Index(fields=["status", "claimed_at"], name="crawl_page_status_claimed"),
+            models.Index(fields=["url"], name="crawl_page_url"),
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class MediaSighting(models.Model):
+    """A media item seen on a page by a crawl. The same bytes found again elsewhere are not scanned again:
+    the new place is recorded here, and a finding says which watch and page found it through these rows."""
+
+    media_item = models.ForeignKey(MediaItem, on_delete=models.CASCADE, related_name="sightings")
+    run = models.ForeignKey(CrawlRun, on_delete=models.CASCADE, related_name="sightings")
+    page_url = models.URLField(max_length=2000, blank=True)
+    media_url = models.URLField(max_length=2000)
+    seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["media_item", "run", "page_url", "media_url"], name="one_sighting_per_run_page_and_url"
+            )
+        ]

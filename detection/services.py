@@ -642,7 +642,7 @@ def media_ingest_url(*, url: str, source: str, organization_id: int | None = Non
     policy = fetch_policy()
     fetched = _fetch_url(url, policy)
     if fetched.kind in _MEDIA_KINDS:
-        return [_media_ingest_fetched(fetched, source=source, page_url="", organization_id=organization_id)]
+        return [media_ingest_fetched(fetched, source=source, page_url="", organization_id=organization_id)]
     items: dict[int, MediaItem] = {}  # two links may redirect to the same capture
     for item in _page_media_ingest(fetched, source=source, organization_id=organization_id, policy=policy):
         items.setdefault(item.pk, item)
@@ -671,7 +671,7 @@ def _page_media_ingest(
                 organization_id=organization_id,
             )
         else:
-            yield _media_ingest_fetched(media, source=source, page_url=page.final_url, organization_id=organization_id)
+            yield media_ingest_fetched(media, source=source, page_url=page.final_url, organization_id=organization_id)
 
 
 def _evidence(fetched: fetching.Fetched, *, page_url: str) -> dict:
@@ -684,7 +684,7 @@ def _evidence(fetched: fetching.Fetched, *, page_url: str) -> dict:
     }
 
 
-def _media_ingest_fetched(
+def media_ingest_fetched(
     fetched: fetching.Fetched, *, source: str, page_url: str, organization_id: int | None
 ) -> MediaItem:
     item = media_ingest(

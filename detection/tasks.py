@@ -43,6 +43,51 @@ def media_scans_sweep() -> dict:
     return media_scans_requeue_stuck().as_dict()
 
 
+@shared_task(acks_late=False, soft_time_limit=40, time_limit=50)  # a lost sweep is redone by the next
+def crawl_pages_sweep() -> dict:
+    """Queue again the crawl rows whose worker died mid-fetch, and those whose message was lost; end the
+    runs with nothing left (beat, every SCAN_SWEEP_EVERY_S; detection.crawling)."""
+    from detection.crawling import crawl_pages_requeue_stuck
+
+    summary = crawl_pages_requeue_stuck()
+    return {"requeued": summary.requeued, "failed": summary.failed}
+
+
+@shared_task(
+    # A worker killed mid-fetch leaves the message for another (acks_late, reject_on_worker_lost); the
+    # row it claimed stays "fetching" until the sweeper's stale-claim check queues it again.
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=15,
+    max_retries=5,
+    soft_time_limit=settings.FETCH_SOFT_TIME_LIMIT_S,
+    time_limit=settings.FETCH_TIME_LIMIT_S,
+)
+def crawl_page(page_id: int) -> None:
+    """Idempotent: crawl_page_process claims the row, so a duplicate message does nothing. A row put back
+    to wait for its host (robots.txt first, or the per-host rate) comes back after a countdown."""
+    from detection.crawling import crawl_page_process
+    from detection.models import CrawlPage
+
+    try:
+        outcome = crawl_page_process(page_id=page_id, enqueue=True)
+    except CrawlPage.DoesNotExist:
+        log.warning("crawl row %s no longer exists; nothing to fetch", page_id)
+        return
+    if outcome.result == "deferred":
+        crawl_page.apply_async((page_id,), countdown=outcome.countdown)
+
+
+@shared_task(acks_late=False, soft_time_limit=40, time_limit=50)  # beat sends the next one in a minute
+def watches_crawl_due() -> list[int]:
+    """Start the scheduled watches that are due (beat, every minute)."""
+    from detection.crawling import watches_crawl_due as start_due
+
+    return start_due()
+
+
 @shared_task(
     acks_late=True,  # a worker killed mid-fetch leaves the message for another: the item is still "fetching"
     autoretry_for=(OperationalError,),

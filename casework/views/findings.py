@@ -40,6 +40,7 @@ def _finding_page(request, finding, *, confirm_form=None, reject_form=None, stat
         "confirm_form": confirm_form,
         "reject_form": reject_form or RejectFindingForm(),
         "cases": finding.cases.all(),
+        "sightings": selectors.finding_sightings(finding),  # which watch's crawl found it, on which page
         "reference_available": selectors.finding_reference_available(finding),
         # Applicable signals first, strongest first; "not applicable" ones last, still listed.
         "indicators": sorted(

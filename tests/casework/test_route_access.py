@@ -26,6 +26,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from casework.models import MediaSubmission, Role, Subject
 from casework.services.api_tokens import api_token_create
+from casework.services.watches import WatchSettings, watch_create
+from detection.crawling import crawl_run_start
 from tests import factories
 
 # The operator runs the platform through Django's admin (a superuser); organisations' staff work in
@@ -90,6 +92,18 @@ RULES: dict[str, Rule] = {
     "casework:subject_codes_reset": Rule(REVIEWERS, "subject"),
     "casework:subject_hashes_add": Rule(REVIEWERS, "subject"),
     "casework:subject_photo_add": Rule(REVIEWERS, "subject"),
+    # Watches (issue 12): every member of staff may look; caseworkers and admins run them; legal staff and
+    # admins decide whether one ignores robots.txt
+    "casework:watch_list": Rule(STAFF),
+    "casework:watch_create": Rule(REVIEWERS),
+    "casework:watch_detail": Rule(STAFF, "watch"),
+    "casework:watch_edit": Rule(REVIEWERS, "watch"),
+    "casework:watch_pause": Rule(REVIEWERS, "watch"),
+    "casework:watch_resume": Rule(REVIEWERS, "watch"),
+    "casework:watch_crawl": Rule(REVIEWERS, "watch"),
+    "casework:watch_robots": Rule(NOTICE_ISSUERS, "watch"),
+    "casework:crawl_run_detail": Rule(STAFF, "crawl_run"),
+    "casework:crawl_run_stop": Rule(REVIEWERS, "crawl_run"),
     # Takedown requests (each transition's roles are the state machine's, tested in test_takedowns)
     "casework:takedown_detail": Rule(STAFF, "takedown"),
     "casework:takedown_transition": Rule(STAFF, "takedown"),
@@ -209,13 +223,18 @@ def world(path_objects, org, other_org, caseworker, legal, astronaut_subject):
     cache.clear()  # API throttle histories
     finding = path_objects["finding"]
     MediaSubmission.objects.create(organization=org, media_item=finding.media_item)
+    watch = watch_create(organization=org, by=caseworker, settings=WatchSettings(
+        name="Forum of the astronaut", start_urls=["https://forum.example.org/"], patterns=[], max_depth=2,
+        max_pages=10, schedule_minutes=0, per_host_rate=1.0))
+    run = crawl_run_start(watch=watch, organization=org, start_urls=watch.start_urls, enqueue=False)
     objects = {**path_objects, "media_item": finding.media_item, "subject": astronaut_subject,
-               "reference_photo": astronaut_subject.reference_photos.get()}
+               "reference_photo": astronaut_subject.reference_photos.get(), "watch": watch, "crawl_run": run}
     ours = callers(org, subject=astronaut_subject, staff={CASEWORKER: caseworker, LEGAL: legal})
     theirs = callers(other_org, subject=Subject.objects.create(organization=other_org, display_name="Sam"))
     del theirs[OPERATOR]  # the operator works across organisations: there is no operator of another
     # What our data looks like on a page: a page of another organisation must show none of it.
-    markers = [astronaut_subject.display_name, path_objects["case"].reference, path_objects["takedown"].target_url]
+    markers = [astronaut_subject.display_name, path_objects["case"].reference, path_objects["takedown"].target_url,
+               watch.name]
     yield {"objects": objects, "ours": ours, "theirs": theirs, "markers": markers}
     cache.clear()
 
