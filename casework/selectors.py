@@ -44,6 +44,7 @@ from casework.models import (
     Subject,
     TakedownRequest,
 )
+from detection.engine.indicators import combined
 from detection.models import (
     CrawlPage,
     CrawlRun,
@@ -67,8 +68,22 @@ class IndicatorSummary:
     strongest: list[tuple[str, float]]  # (name, score), strongest first
 
 
+def indicators_for_page(item: MediaItem) -> list[IndicatorResult]:
+    """A media item's indicators as the finding page lists them: applicable signals first, strongest first,
+    "not applicable" ones last. The combined result carries ``strength`` (words, never a percentage) and
+    its meaning in the current wording, whenever it was computed."""
+    results = sorted(item.indicators.all(), key=lambda r: (r.score is None, -(r.score or 0), r.name))
+    for result in results:
+        if result.name == combined.CombinedLikelihood.name and result.score is not None:
+            result.strength = combined.evidence_strength(result.score)
+            result.meaning = combined.meaning_of(result.score, result.evidence)
+    return results
+
+
 def indicators_summarize(results: list[IndicatorResult]) -> IndicatorSummary:
-    applicable = sorted((r for r in results if r.score is not None), key=lambda r: (-r.score, r.name))
+    # The signals only: the combined result is a summary of them, shown in words on the finding page.
+    applicable = sorted((r for r in results if r.score is not None and r.name != combined.CombinedLikelihood.name),
+                        key=lambda r: (-r.score, r.name))
     return IndicatorSummary(
         measured=len(results),
         applicable=len(applicable),

@@ -42,10 +42,7 @@ def _finding_page(request, finding, *, confirm_form=None, reject_form=None, stat
         "cases": finding.cases.all(),
         "sightings": selectors.finding_sightings(finding),  # which watch's crawl found it, on which page
         "reference_available": selectors.finding_reference_available(finding),
-        # Applicable signals first, strongest first; "not applicable" ones last, still listed.
-        "indicators": sorted(
-            finding.media_item.indicators.all(), key=lambda r: (r.score is None, -(r.score or 0), r.name)
-        ),
+        "indicators": selectors.indicators_for_page(finding.media_item),
     }
     return render(request, "casework/finding_detail.html", context, status=status)
 

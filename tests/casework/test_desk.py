@@ -387,3 +387,26 @@ def test_the_case_list_pages_in_a_total_order_with_constant_queries(client, case
     many, page = _queries(client, reverse("casework:case_list"), {"tag": "school"})
     assert many == few and "61 cases." in page and "Page 1 of 2" in page
     assert cases_search(caseworker).query.order_by == ("-priority", "-created_at", "-id")
+
+
+def test_the_finding_page_shows_the_combined_result_in_words_with_its_held_out_figure_never_a_percentage(
+    client, caseworker, finding
+):
+    """A combined result stored under the old wording ("38% that this media was manipulated") is shown in the
+    current one: strength in words, the figure validated on media it was not fitted to, no percentage."""
+    from detection.engine.indicators import combined
+    from detection.models import IndicatorResult
+
+    IndicatorResult.objects.filter(media_item=finding.media_item, name="combined_likelihood").delete()
+    IndicatorResult.objects.create(
+        media_item=finding.media_item, name="combined_likelihood", version="1", score=0.38,
+        value={"likelihood": 0.38}, meaning="Combined, the calibrated signals give 38% that this media was manipulated",
+        evidence={"contributions": {"spectrum_high_frequency": {"contribution": -0.4}},
+                  "calibrated_on": {"real": 90, "fake": 13}, "calibration_data": "the shared test set",
+                  "cross_validated_auc": 0.8504},
+    )
+    client.force_login(caseworker)
+    page = client.get(reverse("casework:finding_detail", args=[finding.pk])).content.decode()
+    assert "no evidence</td>" in page and combined.HELD_OUT in page and "not a probability" in page
+    assert "38%" not in page and "0.38" not in page
+    assert [combined.evidence_strength(s) for s in (0.2, 0.5, 0.75, 0.95)] == ["no", "weak", "moderate", "strong"]
