@@ -1,0 +1,52 @@
+// The hashes Reclaim registers for a known image, computed as the engine's known_image_hashes
+// computes them (detection/engine/analysis.py): a working copy no longer than 512 px on its longer
+// side, shrunk with OpenCV's INTER_AREA, then PDQ (with its quality) and pHash of that copy.
+
+import { resizeArea } from "./area.js";
+import { pdq } from "./pdq.js";
+import { phash } from "./phash.js";
+
+export const HASH_SIDE = 512; // analysis.HASH_SIDE
+export const PIXELS_EXPECTED = "imageHashes expects {width, height, data} with 4 bytes a pixel.";
+
+// Python's round(): halves go to the even neighbour.
+function roundHalfEven(value) {
+  const rounded = Math.round(value);
+  return rounded - value === 0.5 && rounded % 2 !== 0 ? rounded - 1 : rounded;
+}
+
+/** The RGB working copy of RGBA pixels ({width, height, data}), as analysis._hash_copy makes it. */
+export function hashCopy(image) {
+  const { width, height, data } = image;
+  const scale = HASH_SIDE / Math.max(width, height);
+  if (scale >= 1) {
+    const rgb = new Uint8ClampedArray(width * height * 3);
+    for (let i = 0, p = 0; p < rgb.length; i += 4, p += 3) {
+      rgb[p] = data[i];
+      rgb[p + 1] = data[i + 1];
+      rgb[p + 2] = data[i + 2];
+    }
+    return { width, height, rgb };
+  }
+  return resizeArea(image, Math.max(1, roundHalfEven(width * scale)), Math.max(1, roundHalfEven(height * scale)));
+}
+
+/**
+ * PDQ and pHash of RGBA pixels ({width, height, data: Uint8ClampedArray}, as ImageData holds them):
+ * {pdq: 64 hex digits, quality: 0..100, phash: 16 hex digits}.
+ */
+export function imageHashes(image) {
+  const { width, height, data } = image;
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0) || data?.length !== width * height * 4) {
+    throw new TypeError(PIXELS_EXPECTED);
+  }
+  const copy = hashCopy(image);
+  const found = pdq(copy);
+  return { pdq: found.hex, quality: found.quality, phash: phash(copy) };
+}
+
+/** The lines the portal and the desk accept, as `python -m detection.engine.hash_files` prints them. */
+export function hashLines(hashes, name) {
+  const comment = String(name).replace(/[\r\n]+/g, " "); // a file name must not start a new line
+  return [`pdq:${hashes.pdq} ${hashes.quality}  # ${comment}`, `phash:${hashes.phash}  # ${comment}`];
+}
