@@ -267,8 +267,8 @@ def test_the_combined_likelihood_shows_each_signals_contribution_and_its_calibra
     assert result.evidence["contributions"]["telling"]["contribution"] > 0
     assert result.evidence["contributions"]["noise"] == {**result.evidence["contributions"]["noise"],
                                                          "measured": False, "contribution": 0.0}
-    assert f"Calibrated on {fake.count(False)} real and {fake.count(True)} fake items of synthetic rows" \
-        in result.meaning
+    assert f"({fake.count(False)} real and {fake.count(True)} fake items of synthetic rows" in result.meaning
+    assert "strong evidence" in result.meaning and combined.HELD_OUT in result.meaning and "%" not in result.meaning
 
 
 def test_the_combined_likelihood_is_not_applied_with_a_calibration_of_other_indicator_versions(tmp_path):
