@@ -14,91 +14,13 @@ from django.utils import timezone
 
 from detection import crawling
 from detection.models import CrawlPage, CrawlRun, Finding, MediaItem, MediaSighting
+from tests.detection.sites import Site, html
 from tests.detection.test_fetching import LocalServer
-
-
-def html(body: str, etag: str | None = None):
-    data = f"<!doctype html><html><body>{body}</body></html>".encode()
-    return 200, {"Content-Type": "text/html; charset=utf-8", "ETag": etag}, data
-
-
-def jpeg(data: bytes, etag: str):
-    return 200, {"Content-Type": "image/jpeg", "ETag": etag}, data
-
-
-class Site(LocalServer):
-    """The test site. Pages and images carry an ETag; a request whose If-None-Match matches gets 304."""
-
-    def __init__(self, images: dict[str, bytes]):
-        super().__init__()
-        self.times: list[tuple[float, str]] = []
-        face, other = images["reported-astronaut.jpg"], images["reported-coffee.jpg"]
-        r = self.routes
-        r["/robots.txt"] = (200, {"Content-Type": "text/plain"},
-                            f"User-agent: *\nDisallow: /private/\nSitemap: {self.url('/sitemap.xml')}\n".encode())
-        r["/sitemap.xml"] = (200, {"Content-Type": "application/xml"}, (
-            '<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-            f"<url><loc>{self.url('/listed')}</loc></url></urlset>").encode())
-        r["/"] = html('<a href="/a">a</a> <a href="/old">old</a> <a href="/broken">broken</a> '
-                      '<a href="/private/album">private</a> <a href="/calendar/1">calendar</a> '
-                      '<a href="/slow">slow</a> <a href="mailto:x@example.org">mail</a>', etag='"home"')
-        r["/a"] = html('<a href="/a/b">deeper</a> <img src="/img/shared.jpg">', etag='"a"')
-        r["/a/b"] = html('<a href="/a/b/c">deeper</a> <img src="/img/depth2.jpg" alt="">', etag='"ab"')
-        r["/a/b/c"] = html('<a href="/a/b/c/d">deeper</a> <img srcset="/img/depth3.jpg 2x">', etag='"abc"')
-        r["/a/b/c/d"] = html('<picture><source srcset="/img/depth4.jpg"></picture>', etag='"abcd"')
-        r["/old"] = (301, {"Location": "/moved"}, b"")
-        r["/moved"] = html('<img src="/img/shared.jpg">', etag='"moved"')
-        r["/private/album"] = html('<img src="/private/secret.jpg">')
-        r["/private/secret.jpg"] = jpeg(face, '"secret"')
-        r["/listed"] = html('<meta property="og:image" content="/img/listed.jpg">', etag='"listed"')
-        for name in ("depth2", "depth3", "depth4", "listed"):
-            r[f"/img/{name}.jpg"] = jpeg(face, f'"{name}"')
-        r["/img/shared.jpg"] = jpeg(other, '"shared"')
-        r["/slow"] = self.slow
-
-    def slow(self, handler):
-        time.sleep(0.5)
-        status, headers, body = html("slow but there")
-        handler.send_response(status)
-        handler.send_header("Content-Type", headers["Content-Type"])
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    def paths(self) -> list[str]:
-        return [path for path, _ in self.requests]
-
-
-class _Served(Site):
-    """Adds the endless calendar and conditional answers (a route table cannot say either)."""
-
-    def __init__(self, images):
-        super().__init__(images)
-        base = self
-        handler_class = self.httpd.RequestHandlerClass
-        original = handler_class.do_GET
-
-        def do_get(handler):
-            base.times.append((time.monotonic(), handler.path))
-            path = handler.path
-            if path.startswith("/calendar/"):
-                n = int(path.split("/")[2].split("?")[0])
-                base.routes[path] = html(f'<a href="/calendar/{n + 1}?sid={n}">next month</a>')
-            route = base.routes.get(path)
-            if isinstance(route, tuple) and route[1].get("ETag") and handler.headers.get("If-None-Match") == route[1]["ETag"]:
-                base.requests.append((path, dict(handler.headers)))
-                handler.send_response(304)
-                handler.send_header("ETag", route[1]["ETag"])
-                handler.end_headers()
-                return
-            original(handler)
-
-        handler_class.do_GET = do_get
 
 
 @pytest.fixture
 def site(images):
-    local = _Served(images)
+    local = Site(images)
     yield local
     local.close()
 

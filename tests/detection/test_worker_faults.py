@@ -15,106 +15,33 @@ from __future__ import annotations
 import io
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 from PIL import Image
 
 from detection import services
 from detection.models import Finding, MediaItem
+from tests.detection.workers import BROKER, Processes, broker_clear, needs_redis_and_postgres, worker_env
 
-BROKER = os.environ.get("CELERY_BROKER_URL", "")
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
-pytestmark = pytest.mark.skipif(
-    not (BROKER.startswith("redis") and DATABASE_URL.startswith("postgres")),
-    reason="needs CELERY_BROKER_URL (Redis) and a PostgreSQL DATABASE_URL: real workers share the test database",
-)
+pytestmark = needs_redis_and_postgres
 
 TIME_LIMIT_S = 20
 SWEEP_EVERY_S = 5
 ITEMS_PER_ROUND = 20
 ROUNDS = 3
-CELERY = Path(sys.executable).parent / "celery"
-REPO = Path(__file__).resolve().parents[2]
 
 
-def worker_env() -> dict[str, str]:
-    db = connection.settings_dict  # the test database (test_<name>), which the workers must share
-    url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "ENV_FILE": "",
-        "DATABASE_URL": url,
-        "CELERY_BROKER_URL": BROKER,
-        "SECRET_KEY": settings.SECRET_KEY,
-        "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),  # to read the files this test stored
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "SCAN_TIME_LIMIT_S": str(TIME_LIMIT_S),
+def processes_start(folder: Path) -> Processes:
+    return Processes(folder, worker_env(
+        SCAN_TIME_LIMIT_S=str(TIME_LIMIT_S),
         # The broker's visibility timeout follows the longest task, a scan or a URL fetch (settings).
-        "FETCH_DEADLINE_S": str(TIME_LIMIT_S // 2),
-        "SCAN_SWEEP_EVERY_S": str(SWEEP_EVERY_S),
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-class Processes:
-    """The worker and beat subprocesses, each in its own process group so a kill takes its pool too."""
-
-    def __init__(self, folder: Path):
-        self.folder, self.started, self.worker = folder, [], None
-
-    def start(self, name: str, *args: str) -> subprocess.Popen:
-        log = open(self.folder / f"{name}-{len(self.started)}.log", "wb")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen([str(CELERY), "-A", "config", *args], cwd=REPO, env=worker_env(),
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.started.append(process)
-        return process
-
-    def start_worker(self) -> None:
-        self.worker = self.start("worker", "worker", "--pool", "prefork", "--concurrency", "2", "-l", "info",
-                                 "--without-gossip", "--without-mingle", "--without-heartbeat",
-                                 "-n", f"faults{len(self.started)}@%h")
-
-    def pool(self) -> list[int]:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            found = subprocess.run(["pgrep", "-P", str(self.worker.pid)], capture_output=True, text=True).stdout.split()
-            alive = [int(pid) for pid in found if _alive(int(pid))]  # a killed child not reaped yet is a zombie
-            if len(alive) >= 2:
-                return alive
-            time.sleep(0.1)
-        raise AssertionError("the worker started no pool:\n" + self.logs())
-
-    def stop_all(self) -> None:
-        for process in self.started:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(self.folder.glob("*.log")))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
-
-
-def broker_clear() -> None:
-    """No message of an earlier run (its ids name rows of another database) may reach these workers."""
-    import redis
-
-    redis.Redis.from_url(BROKER).delete("celery", "unacked", "unacked_index", "unacked_mutex")
+        FETCH_DEADLINE_S=str(TIME_LIMIT_S // 2),
+        SCAN_SWEEP_EVERY_S=str(SWEEP_EVERY_S),
+    ))
 
 
 def jpeg(image, tag: str) -> bytes:
@@ -168,10 +95,10 @@ def test_killed_workers_lose_no_scan(transactional_db, astronaut_subject, source
 
     broker_clear()
     sender = Celery(broker=BROKER)
-    processes = Processes(tmp_path)
+    processes = processes_start(tmp_path)
     rounds = []  # (what was killed, when, the round's ids)
     try:
-        processes.start("beat", "beat", "-l", "info", "-s", str(tmp_path / "beat-schedule"))
+        processes.start_beat()
         processes.start_worker()
         for n in range(ROUNDS):  # one after another: each round's figures are its own
             ids = queue_round(sender, sources, f"child-{n}")

@@ -34,7 +34,7 @@ class Command(DetectionBenchCommand):
                             help="Print EXPLAIN (ANALYZE) of each page's slowest query at the large organisation.")
 
     def handle(self, *args, **options):
-        engine = any(options[name] for name in ("faces", "video", "index"))
+        engine = any(options[name] for name in ("faces", "video", "index", "crawl"))
         if engine or not options["pages"]:
             super().handle(*args, **options)
         if options["pages"]:

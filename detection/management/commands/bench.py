@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,6 +144,16 @@ class Command(BaseCommand):
         parser.add_argument("--index", action="store_true", help="Match index on synthetic templates and hashes.")
         parser.add_argument("--index-faces", type=int, default=1_000_000)
         parser.add_argument("--index-pdq", type=int, default=10_000_000)
+        parser.add_argument("--crawl", action="store_true",
+                            help="The crawler on a generated site on 127.0.0.1, with 1 and 2 worker processes "
+                                 "(writes runs and captures: use a throwaway PostgreSQL database).")
+        parser.add_argument("--crawl-pages", type=int, default=200)
+        parser.add_argument("--crawl-media", type=int, default=100)
+        parser.add_argument("--crawl-images", type=Path,
+                            help="Serve these photos (cycled) instead of generated ones without faces.")
+        parser.add_argument("--crawl-scans", type=int, default=30, help="Captures scanned to time the scan.")
+        parser.add_argument("--crawl-latency-ms", type=float, default=0.0,
+                            help="Delay each answer of the site by this much, as a remote server's round trip does.")
 
     def handle(self, *args, **options):
         self.stdout.write(f"Machine: {machine_description()}")
@@ -159,6 +170,58 @@ class Command(BaseCommand):
             self.bench_video(options["video"], options["video_reference"])
         if options["index"]:
             self.bench_index(options["index_faces"], options["index_pdq"])
+        if options["crawl"]:
+            self.bench_crawl(options["crawl_pages"], options["crawl_media"], options["crawl_images"],
+                             options["crawl_scans"], options["crawl_latency_ms"] / 1000)
+
+    def bench_crawl(self, pages: int, media: int, folder: Path | None, scans: int, latency_s: float) -> None:
+        from django.db import connection
+
+        from detection import bench_crawl
+
+        if pages < 1 or media < 1:
+            raise CommandError("--crawl-pages and --crawl-media must be at least 1.")
+        seed = int(time.time())  # fresh bytes and a fresh port each time: no capture of an earlier run is reused
+        counts = [1] if connection.vendor == "sqlite" else [1, 2]
+        measures = []
+        for n, workers in enumerate(counts):
+            try:
+                photos = (bench_crawl.photos_from_folder(folder, media, seed + n) if folder
+                          else bench_crawl.photos_generate(media, seed + n))
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+            measures.append(bench_crawl.crawl_measure(pages=pages, photos=photos, workers=workers, seed=seed + n,
+                                                      latency_s=latency_s))
+        size = sum(len(p) for p in photos) / len(photos) / 1024
+        self.stdout.write(
+            f"Crawl: {pages} pages, {media} photos ({'from ' + str(folder) if folder else 'generated, no faces'}, "
+            f"{size:.0f} KB each) on 127.0.0.1, answers {latency_s * 1000:g} ms late; rate limit {bench_crawl.RATE:g}/s (not reached); "
+            f"database {connection.vendor}; rate slots in {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}; "
+            f"workers are processes calling crawl_run_work"
+        )
+        self.stdout.write(f"{'workers':>8}{'seconds':>9}{'pages':>7}{'media':>7}{'pages/s':>9}{'media/s':>9}"
+                          f"{'pages/s/worker':>16}{'media/s/worker':>16}{'CPU ms/row':>12}")
+        for m in measures:
+            self.stdout.write(
+                f"{m.workers:>8}{m.seconds:>9.2f}{m.pages:>7}{m.media:>7}{m.pages_per_s:>9.1f}{m.media_per_s:>9.1f}"
+                f"{m.pages_per_s / m.workers:>16.1f}{m.media_per_s / m.workers:>16.1f}"
+                f"{m.cpu_seconds * 1000 / (m.pages + m.media):>12.1f}"
+            )
+        if len(measures) == 2:
+            self.stdout.write(f"2 workers / 1: {measures[1].seconds and measures[0].seconds / measures[1].seconds:.2f}×")
+        else:
+            self.stdout.write("2 workers: not measured on SQLite (it locks the whole file per write); use PostgreSQL.")
+        one = measures[0]
+        scanned, scan_s = bench_crawl.scan_measure(one.item_ids[: scans + 1])
+        self.stdout.write(
+            f"Per row, claim to done (median, 1 worker): page {one.page_row_ms:.1f} ms (fetch, parse, frontier), "
+            f"media {one.media_row_ms:.1f} ms (fetch, SHA-256, encrypt, store)"
+        )
+        if scanned:
+            self.stdout.write(
+                f"Scan (media_scan here, median of {scanned}): {scan_s * 1000:.0f} ms per media item, "
+                f"{scan_s * 1000 / one.media_row_ms if one.media_row_ms else 0:.1f}× its fetch"
+            )
 
     def bench_video(self, path: Path, reference_paths: list[Path]) -> None:
         """In-process: both sides run here, one after the other, timed by CPU time of this process."""
