@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.validators import URLValidator
 
@@ -146,6 +147,11 @@ class KnownHashesForm(forms.Form):
         help_text="Made where the images are, with python -m detection.engine.hash_files IMAGE...: "
                   "paste its lines, never the images.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The browser hasher leaves out images whose PDQ quality scans would ignore.
+        self.pdq_min_quality = settings.PDQ_MIN_QUALITY
 
 
 class WithdrawalOnBehalfForm(forms.Form):

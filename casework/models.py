@@ -141,6 +141,9 @@ class Report(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # What the reporter uploaded, ingested only once they confirmed (casework.services.reports).
     media_items = models.ManyToManyField("detection.MediaItem", blank=True, related_name="reports")
+    # Hashes of images the reporter chose but did not send (hashed in their browser), one normalised
+    # line each ("pdq:HEX QUALITY" or "phash:HEX"), for the caseworker to register on a subject who consents.
+    known_hashes = models.TextField(blank=True)
 
     class Meta:
         indexes = [

@@ -21,6 +21,7 @@ from casework.models import Organization, Report, ReporterRole
 from casework.ratelimit import rate_limit_hit
 from casework.services.audit import audit_record
 from casework.services.cases import new_reference
+from casework.services.known_hashes import known_hashes_parse
 from casework.services.minors import MinorImageryRefused
 from detection import services as detection
 from detection.engine.errors import ReadableError
@@ -36,6 +37,12 @@ NOT_CONFIGURED = (
     "Nothing you type here would reach anyone."
 )
 NOTHING_REPORTED = "Tell us where the content is (a web address), describe it, or add a file."
+# Hashes are not imagery, but the minors rule stays where it was: those reports go to Take It Down, which
+# exists for exactly this (hashes made on the device, shared with platforms), and Reclaim keeps none.
+MINOR_HASHES_REFUSED = (
+    "We cannot take images or their hashes of a person who may have been under 18 in them, so none were kept. "
+    "NCMEC's Take It Down (takeitdown.ncmec.org) makes the hashes on your device and shares them with platforms."
+)
 MINOR_UPLOAD_REFUSED = (
     "We cannot accept images or videos of a person who may have been under 18 in them, so nothing was "
     "uploaded. Use NCMEC's Take It Down (takeitdown.ncmec.org) or the IWF (report.iwf.org.uk) instead: "
@@ -81,14 +88,22 @@ def report_submit(
     description: str = "",
     contact_email: str = "",
     upload: tuple[str, bytes] | None = None,
+    known_hashes: str = "",
 ) -> ReportReceipt:
-    """File a report the reporter has confirmed; the upload, if any, is ingested and scanned only now."""
+    """File a report the reporter has confirmed; the upload, if any, is ingested and scanned only now.
+
+    ``known_hashes``: hash lines of images the reporter chose but did not send (made in their browser),
+    read by the parser the portal uses (KnownHashError names bad lines) and kept on the report without
+    the file names: a caseworker registers them on a subject, under that subject's consent."""
     ReporterRole(reporter_role)  # a bad role is a programming error: the form offers only these
     if upload is not None and depicts_minor is not False:
         raise MinorImageryRefused(MINOR_UPLOAD_REFUSED)
+    hashes = known_hashes_parse(known_hashes) if known_hashes.strip() else []
+    if hashes and depicts_minor is not False:
+        raise MinorImageryRefused(MINOR_HASHES_REFUSED)
     if len(urls) > MAX_URLS:
         raise ReportError(TOO_MANY_URLS.format(max=MAX_URLS))
-    if not urls and not description.strip() and upload is None:
+    if not urls and not description.strip() and upload is None and not hashes:
         raise ReportError(NOTHING_REPORTED)
     pin = _pin_new()
     with transaction.atomic():
@@ -101,6 +116,9 @@ def report_submit(
             description=description.strip(),
             contact_email=contact_email,
             depicts_minor=depicts_minor,
+            known_hashes="\n".join(
+                f"{h.algorithm}:{h.value}" + (f" {h.quality}" if h.quality is not None else "")
+                for h in dict.fromkeys(hashes)),
         )
         media = []
         if upload is not None:
@@ -113,7 +131,8 @@ def report_submit(
         audit_record(
             action="report.received", actor=None, organization=organization, target=report,
             data={"reference": report.reference, "reporter_role": reporter_role, "urls": len(urls),
-                  "depicts_minor": depicts_minor, "media": media, "contact_given": bool(contact_email)},
+                  "depicts_minor": depicts_minor, "media": media, "contact_given": bool(contact_email),
+                  "known_hashes": len(hashes)},
         )
     return ReportReceipt(report=report, pin=pin)
 

@@ -89,7 +89,8 @@ def case_status(request, pk: int):
 @login_required
 def report_detail(request, pk: int):
     report = access.report_get_for_user(request.user, pk)
-    context = {"report": report, "urls": report.urls.split(), "cases": report.cases.order_by("created_at"),
+    context = {"report": report, "urls": report.urls.split(), "known_hashes": report.known_hashes.splitlines(),
+               "cases": report.cases.order_by("created_at"),
                "media_items": media_items_mark_scan_again(report.media_items.order_by("pk"))}
     return render(request, "casework/report_detail.html", context)
 

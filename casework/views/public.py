@@ -9,6 +9,7 @@ Nothing the reporter sent is ever shown back as an image.
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.validators import URLValidator
 from django.http import Http404
@@ -20,6 +21,7 @@ from casework import access, selectors
 from casework.models import ReporterRole
 from casework.ratelimit import public_post_limited
 from casework.services import reports
+from casework.services.known_hashes import KnownHashError
 from casework.services.minors import TAKE_IT_DOWN_URL, MinorImageryRefused
 
 DRAFT_SESSION_KEY = "casework.public_report_draft"
@@ -95,6 +97,17 @@ class ReportFileForm(forms.Form):
         help_text="Only if you already have it. It is sent when you press “Send report”, and you will not see it again here.",
         required=False,
     )
+    known_hashes = forms.CharField(
+        label="Hashes of the images (optional)",
+        help_text="Lines of letters and numbers, made from your images on your device. Never the images.",
+        required=False,
+        max_length=100_000,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocomplete": "off", "autocapitalize": "off"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pdq_min_quality = settings.PDQ_MIN_QUALITY  # the browser hasher leaves out what scans ignore
 
 
 class StatusForm(forms.Form):
@@ -164,9 +177,10 @@ def report_review(request):
     if request.method == "GET" or not file_form.is_valid():
         return _private(render(request, "public/report_review.html", context))
     upload = file_form.cleaned_data["file"] if takes_file else None
-    # A file sent on the minors path (the page offers none) is dropped: Django's upload handler deletes
-    # its temporary copy when this request ends, nothing stores it, and the reporter is told.
-    discarded = upload is None and bool(request.FILES)
+    known_hashes = file_form.cleaned_data["known_hashes"] if takes_file else ""
+    # A file (or hash lines) sent on the minors path (the page offers neither) is dropped: Django's upload
+    # handler deletes its temporary copy when this request ends, nothing stores it, and the reporter is told.
+    discarded = (upload is None and bool(request.FILES)) or (not takes_file and bool(request.POST.get("known_hashes", "").strip()))
     try:
         receipt = reports.report_submit(
             organization=organization,
@@ -176,8 +190,9 @@ def report_review(request):
             description=data["description"],
             contact_email=data["contact_email"],
             upload=(upload.name, upload.read()) if upload else None,
+            known_hashes=known_hashes,
         )
-    except (reports.ReportError, MinorImageryRefused) as exc:
+    except (reports.ReportError, MinorImageryRefused, KnownHashError) as exc:
         context["error"] = exc.reason
         return _private(render(request, "public/report_review.html", context, status=400))
     del request.session[DRAFT_SESSION_KEY]

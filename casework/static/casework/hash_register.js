@@ -1,0 +1,117 @@
+// Register known images by their hashes without sending them: the person chooses image files, this
+// page hashes each one here, in the browser (hashing/decode.js, hashing/image_hashes.js: the engine's
+// hashes bit for bit, see manage.py hash_parity), and writes the lines into the form's hash-lines box,
+// the same box people paste hash_files' lines into, so the server reads one format with one parser.
+//
+// The file input has no name and is never read by the form: only the lines are sent. Without this
+// script (or without a browser that can decode images) the block stays hidden and the paste box works
+// as before. Files are hashed one after the other, so only one decoded image is in memory at a time.
+//
+// Markup (templates/casework/_hash_register.html): an element with data-hash-register holding
+//   data-lines: a selector for the hash-lines textarea; data-min-quality: the server's PDQ_MIN_QUALITY;
+//   data-* reason texts (not-image, unreadable, too-plain, done, working), an <input type=file>,
+//   a <progress>, a list for the results, a "save" button; the form's submit buttons wait for it.
+
+import { decodeImage, NOT_AN_IMAGE } from "./hashing/decode.js";
+import { hashLines, imageHashes } from "./hashing/image_hashes.js";
+
+const SAVED_NAME = "reclaim-hashes.txt";
+
+/** What to say about one file: {lines} when it was hashed, {reason} when it was not. */
+export async function fileHashLines(file, minQuality, texts) {
+  let pixels;
+  try {
+    pixels = await decodeImage(file);
+  } catch (error) {
+    // A file that says it is an image but will not decode is damaged; anything else is not an image.
+    const claimsImage = (file.type || "").startsWith("image/");
+    if (error.message === NOT_AN_IMAGE && !claimsImage) return { reason: texts.notImage };
+    return { reason: texts.unreadable };
+  }
+  const hashes = imageHashes(pixels);
+  pixels = null;
+  // A low PDQ quality means too little detail (too small, or nearly one colour): such a hash matches
+  // unrelated images, and scans ignore PDQ below this quality, so it is not registered.
+  if (hashes.quality < minQuality) return { reason: texts.tooPlain.replace("{quality}", String(hashes.quality)) };
+  return { lines: hashLines(hashes, file.name), quality: hashes.quality };
+}
+
+function enhance(block) {
+  const form = block.closest("form");
+  const lines = document.querySelector(block.dataset.lines);
+  const input = block.querySelector("input[type=file]");
+  const progress = block.querySelector("progress");
+  const results = block.querySelector("[data-results]");
+  const save = block.querySelector("[data-save]");
+  const status = block.querySelector("[data-status]");
+  if (!form || !lines || !input || typeof createImageBitmap !== "function") return;
+  input.removeAttribute("name"); // nothing chosen here may travel with the form
+  const submits = [...form.querySelectorAll("button[type=submit], button:not([type]), input[type=submit]")];
+  const minQuality = Number(block.dataset.minQuality) || 0;
+  const texts = {
+    notImage: block.dataset.notImage, unreadable: block.dataset.unreadable, tooPlain: block.dataset.tooPlain,
+    done: block.dataset.done, working: block.dataset.working,
+  };
+  let busy = false;
+
+  const allowSend = () => {
+    const empty = lines.value.trim() === "";
+    // While hashing, nothing is sent; where lines are required (the portal), not before there are some.
+    submits.forEach((button) => { button.disabled = busy || (lines.required && empty); });
+    save.hidden = empty;
+  };
+
+  input.addEventListener("change", async () => {
+    const files = [...input.files];
+    if (!files.length) return;
+    busy = true;
+    allowSend();
+    results.replaceChildren();
+    progress.max = files.length;
+    progress.value = 0;
+    progress.hidden = false;
+    const found = [];
+    for (const file of files) {
+      status.textContent = texts.working.replace("{name}", file.name);
+      const item = document.createElement("li");
+      const outcome = await fileHashLines(file, minQuality, texts);
+      if (outcome.lines) {
+        found.push(...outcome.lines);
+        item.textContent = `${file.name}: ${texts.done}`;
+        item.className = "hashed";
+      } else {
+        item.textContent = `${file.name}: ${outcome.reason}`;
+        item.className = "not-hashed";
+      }
+      results.append(item);
+      progress.value += 1;
+    }
+    if (found.length) {
+      const kept = lines.value.trim();
+      lines.value = (kept ? `${kept}\n` : "") + found.join("\n");
+    }
+    input.value = ""; // the files themselves are not kept on the page
+    status.textContent = "";
+    busy = false;
+    allowSend();
+  });
+
+  lines.addEventListener("input", allowSend);
+  save.addEventListener("click", () => {
+    const url = URL.createObjectURL(new Blob([`${lines.value.trim()}\n`], { type: "text/plain" }));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = SAVED_NAME;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  });
+  form.addEventListener("submit", (event) => {
+    if (busy) event.preventDefault(); // half the lines would go
+  });
+  block.hidden = false;
+  allowSend();
+}
+
+document.querySelectorAll("[data-hash-register]").forEach(enhance);

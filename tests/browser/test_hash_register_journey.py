@@ -1,0 +1,137 @@
+"""Known images registered from the browser: the person chooses image files, the page hashes them on
+the device (casework/static/casework/hash_register.js) and sends only the lines. Every request the page
+makes is recorded, to show that none carries the image."""
+
+import re
+
+from django.core import mail
+
+from casework.models import ConsentMethod, ConsentPurpose, Report, ReporterRole
+from casework.services.consent import subject_enroll
+from casework.services.known_hashes import known_hashes_register
+from detection.models import Finding
+from tests.browser.conftest import PHONE
+from tests.browser.test_casework_journey import _sign_in as sign_in_staff
+from tests.casework.test_known_hashes import reupload
+from tests.detection.test_scan import scan
+
+EMAIL = "kim@example.org"
+RUN = 64  # no request body may hold any run of this many bytes of a chosen file
+
+
+def carries_bytes_of(body: bytes, data: bytes) -> bool:
+    return any(body[i:i + RUN] in data for i in range(max(0, len(body) - RUN + 1)))
+
+
+def record_bodies(page) -> list[bytes]:
+    bodies = []
+    page.on("request", lambda request: bodies.append(request.post_data_buffer or b""))
+    return bodies
+
+
+def test_carries_bytes_of_finds_a_run_of_the_file_anywhere_in_a_body():
+    data = bytes(range(256)) * 4
+    assert carries_bytes_of(b"header" + data[300:364] + b"tail", data)
+    assert not carries_bytes_of(b"header" + data[300:363] + b"tail", data)
+
+
+def test_a_subject_on_a_phone_registers_an_image_without_sending_it_and_a_copy_is_found(
+    live_server, org, consent_text, images, new_page, screenshot, tmp_path
+):
+    subject = subject_enroll(
+        organization=org, display_name="Kim Example", text=consent_text, method=ConsentMethod.PAPER_WITNESSED,
+        signature="Kim Example", photos=[], purposes=[ConsentPurpose.HASH_MATCHING], contact_email=EMAIL,
+    )
+    private = tmp_path / "private.jpg"
+    private.write_bytes(images["reference.jpg"])
+    page = new_page(**PHONE)
+    bodies = record_bodies(page)
+
+    page.goto(f"{live_server.url}/portal/sign-in")
+    page.fill("#link-email", EMAIL)
+    page.click("main button:has-text('E-mail me a link')")
+    page.locator("main .message", has_text="sign-in link is on its way").wait_for()
+    page.goto(re.search(r"https?://\S+/portal/link/\S+", mail.outbox[-1].body).group(0))
+    page.click("main button:has-text('Sign in')")
+    page.locator("h2", has_text="Known images of you").wait_for()
+    page.locator("[data-hash-register]").wait_for()  # shown by the script: the paste box alone until then
+    send = page.locator("main button:has-text('Register these hashes')")
+    assert send.is_disabled()  # nothing chosen or pasted yet
+    assert page.locator("#hash-register-files").get_attribute("name") is None
+    screenshot(page, "before")
+
+    page.set_input_files("#hash-register-files", str(private))
+    page.locator(".hash-results li.hashed", has_text="private.jpg").wait_for()
+    lines = page.input_value("#id_hashes").splitlines()
+    assert [line.split(":")[0] for line in lines] == ["pdq", "phash"] and lines[0].endswith("# private.jpg")
+    assert page.locator("progress").get_attribute("value") == "1"
+    with page.expect_download() as saved:
+        page.click("button:has-text('Save the lines to a file')")
+    assert saved.value.suggested_filename == "reclaim-hashes.txt"
+    screenshot(page, "hashed")
+    send.click()
+    page.locator("main .message", has_text="2 new hash(es) registered").wait_for()
+
+    assert not any(carries_bytes_of(body, private.read_bytes()) for body in bodies)
+    assert sum(len(body) for body in bodies) < 10_000
+    assert subject.known_hashes.count() == 2
+    # A smaller, recompressed copy of the image, scanned later, is found by the hash made in the browser.
+    finding = scan(reupload(images["reference.jpg"])).findings.get()
+    assert finding.subject == subject and finding.kind == Finding.Kind.HASH
+
+
+def test_a_file_that_is_not_an_image_is_named_with_its_reason_and_adds_no_lines(
+    live_server, caseworker, org, consent_text, new_page, tmp_path
+):
+    subject = subject_enroll(
+        organization=org, display_name="Kim Example", text=consent_text, method=ConsentMethod.PAPER_WITNESSED,
+        signature="Kim Example", photos=[], purposes=[ConsentPurpose.HASH_MATCHING], contact_email=EMAIL,
+    )
+    notes, broken = tmp_path / "notes.txt", tmp_path / "broken.jpg"
+    notes.write_text("not an image")
+    broken.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 100)
+    page = new_page()
+    sign_in_staff(page, live_server.url, caseworker, f"/subjects/{subject.pk}/")
+    page.locator("[data-hash-register]").wait_for()
+
+    page.set_input_files("#hash-register-files", [str(notes), str(broken)])
+    page.locator(".hash-results li", has_text="broken.jpg").wait_for()
+    assert "not an image" in page.locator(".hash-results li", has_text="notes.txt").inner_text()
+    assert "could not be read" in page.locator(".hash-results li", has_text="broken.jpg").inner_text()
+    assert page.input_value("#id_hashes") == ""
+
+
+def test_a_reporter_on_a_phone_sends_only_the_hashes_of_an_image_and_a_copy_is_recognised(
+    live_server, settings, org, consent_text, images, new_page, screenshot, tmp_path
+):
+    settings.PUBLIC_REPORTS_ORGANIZATION = org.slug
+    private = tmp_path / "mine.jpg"
+    private.write_bytes(images["reference.jpg"])
+    page = new_page(**PHONE)
+    bodies = record_bodies(page)
+
+    page.goto(f"{live_server.url}/report/")
+    page.check(f"input[name=reporter_role][value={ReporterRole.DEPICTED}]")
+    page.check("input[name=under_18][value=no]")
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/report/check$"))
+    page.locator("[data-hash-register]").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+    page.set_input_files("#hash-register-files", str(private))
+    page.locator(".hash-results li.hashed", has_text="mine.jpg").wait_for()
+    assert page.input_value("#id_known_hashes").startswith("pdq:")
+    screenshot(page, "hashed")
+    page.click("main button[type=submit]")
+    page.locator("h1", has_text="Your report is sent").wait_for()
+
+    assert not any(carries_bytes_of(body, private.read_bytes()) for body in bodies)
+    report = Report.objects.get(reference=page.locator("[data-reference]").inner_text().strip())
+    assert not report.media_items.exists() and len(report.known_hashes.splitlines()) == 2
+    # The caseworker registers the report's lines on a consenting subject; a recompressed copy is then found.
+    subject = subject_enroll(
+        organization=org, display_name="Kim Example", text=consent_text, method=ConsentMethod.PAPER_WITNESSED,
+        signature="Kim Example", photos=[], purposes=[ConsentPurpose.HASH_MATCHING],
+    )
+    known_hashes_register(subject=subject, text=report.known_hashes, by=None)
+    finding = scan(reupload(images["reference.jpg"])).findings.get()
+    assert finding.subject == subject and finding.kind == Finding.Kind.HASH
