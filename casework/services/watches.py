@@ -128,7 +128,7 @@ def watch_crawl_now(*, watch: Watch, by) -> CrawlRun:
 
     _require(by, watch.organization_id, REVIEWERS, EDIT_ROLE_REQUIRED)
     with transaction.atomic():
-        locked = Watch.objects.select_for_update().select_related("organization").get(pk=watch.pk)
+        locked = Watch.objects.select_for_update(of=("self",)).select_related("organization").get(pk=watch.pk)
         if locked.paused:
             raise WatchError(_(PAUSED_NOT_CRAWLED).format(watch=locked.name))
         if locked.runs.filter(status__in=ACTIVE).exists():
@@ -150,7 +150,9 @@ def crawl_run_stop(*, run: CrawlRun, by) -> bool:
     _require(by, run.organization_id, REVIEWERS, EDIT_ROLE_REQUIRED)
     with transaction.atomic():
         # Locked so that two people stopping it at once record one cancellation.
-        run = CrawlRun.objects.select_for_update().select_related("organization").get(pk=run.pk)
+        # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the outer join (a command-line
+        # run may have no organisation).
+        run = CrawlRun.objects.select_for_update(of=("self",)).select_related("organization").get(pk=run.pk)
         if run.status not in ACTIVE:
             return False
         run = crawl_run_cancel(run=run)
