@@ -44,6 +44,8 @@ class KnownImageHash(models.Model):
     class Algorithm(models.TextChoices):
         PDQ = "pdq", "PDQ"
         PHASH = "phash", "pHash"
+        # A video's whole-file MD5 (StopNCII's VideoMD5): finds the very same bytes, not a re-encoding.
+        MD5 = "md5", "MD5"
 
     subject = models.ForeignKey("casework.Subject", on_delete=models.CASCADE, related_name="known_hashes")
     algorithm = models.CharField(max_length=10, choices=Algorithm.choices)

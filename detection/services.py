@@ -490,6 +490,8 @@ def media_scan_record(*, item: MediaItem, result: Analysis) -> ScanOutcome:
     hash_hits = []
     if result.pdq_quality >= settings.PDQ_MIN_QUALITY:
         hash_hits = index.match_pdq(result.pdq_variants, threshold=settings.PDQ_MATCH_THRESHOLD)
+    if isinstance(result, VideoAnalysis):
+        hash_hits += _md5_hits(item)
     faces = _faces_for_record(result)
     written = [
         *(_likeness_finding_write(item, m, faces[m.face_index]) for m in likeness),
@@ -557,6 +559,14 @@ def _likeness_finding_write(item: MediaItem, match: matcher.LikenessMatch, face:
     return finding
 
 
+def _md5_hits(item: MediaItem) -> list[matcher.HashMatch]:
+    """Known videos registered by their file's MD5 (StopNCII's VideoMD5): the very same bytes, so distance 0.
+    Read from the table, not the index: an exact lookup is one indexed query, and a withdrawal deletes the
+    rows, which _hash_finding_write checks again under the lock."""
+    rows = KnownImageHash.objects.filter(algorithm=KnownImageHash.Algorithm.MD5, value=item.md5.lower())
+    return [matcher.HashMatch(subject_id, pk, "md5", 0, 0) for pk, subject_id in rows.values_list("pk", "subject_id")]
+
+
 def _locked_organization_id(model, pk: int) -> int | None:
     """Lock the reference (a face template or a known hash) a match came from and return its subject's
     organisation, which the finding is filed under; None when consent was withdrawn and the reference is gone.
@@ -592,7 +602,7 @@ def _hash_finding_write(item: MediaItem, match: matcher.HashMatch) -> Finding | 
             subject_id=match.subject_id,
             kind=Finding.Kind.HASH,
             defaults={"organization_id": organization_id, "distance": match.distance, "threshold": match.threshold,
-                      "model_version": "pdq"},
+                      "model_version": match.algorithm},
         )
     return finding
 

@@ -21,13 +21,14 @@ from detection.engine.errors import ReadableError
 
 MAX_HASHES = 500
 # One per line: 64 hex digits is PDQ, 16 is pHash; "pdq:" or "phash:" may say so; a PDQ quality may follow.
-_LINE = re.compile(r"^(?:(?P<algorithm>pdq|phash)\s*[:=]\s*)?(?P<value>[0-9a-f]+)(?:[\s,;]+(?P<quality>\d{1,3}))?$")
-_HEX_DIGITS = {"pdq": 64, "phash": 16}
+# A video's whole-file MD5 (32 hex digits) must say "md5:", so that no stray 32-digit number passes as one.
+_LINE = re.compile(r"^(?:(?P<algorithm>pdq|phash|md5)\s*[:=]\s*)?(?P<value>[0-9a-f]+)(?:[\s,;]+(?P<quality>\d{1,3}))?$")
+_HEX_DIGITS = {"pdq": 64, "phash": 16, "md5": 32}
 NEEDS_CONSENT = "{subject} has no active consent to hash matching, so no hash can be registered."
 NOTHING = "Paste at least one hash."
 TOO_MANY = "At most {max} hashes at a time; split the list."
 BAD_LINES = ("These lines are not hashes (one per line: 64 hex digits for PDQ or 16 for pHash, optionally "
-             "followed by the PDQ quality): {lines}")
+             "followed by the PDQ quality, or md5: and 32 hex digits for a video): {lines}")
 
 
 class KnownHashError(ReadableError):
@@ -51,7 +52,8 @@ def known_hashes_parse(text: str) -> list[ParsedHash]:
         match = _LINE.match(line.lower())
         algorithm = match and (match["algorithm"] or {64: "pdq", 16: "phash"}.get(len(match["value"])))
         quality = int(match["quality"]) if match and match["quality"] else None
-        if not algorithm or len(match["value"]) != _HEX_DIGITS[algorithm] or (quality is not None and quality > 100):
+        bad_quality = quality is not None and (quality > 100 or algorithm == "md5")  # an MD5 has no quality
+        if not algorithm or len(match["value"]) != _HEX_DIGITS[algorithm] or bad_quality:
             bad.append(f"{number} ({line[:40]})")
             continue
         parsed.append(ParsedHash(algorithm, match["value"], quality))

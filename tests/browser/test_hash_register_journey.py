@@ -1,7 +1,9 @@
-"""Known images registered from the browser: the person chooses image files, the page hashes them on
+"""Known images and videos registered from the browser: the person chooses files, the page hashes them on
 the device (casework/static/casework/hash_register.js) and sends only the lines. Every request the page
 makes is recorded, to show that none carries the image."""
 
+import hashlib
+import io
 import re
 
 from django.core import mail
@@ -12,7 +14,7 @@ from casework.services.known_hashes import known_hashes_register
 from detection.models import Finding
 from tests.browser.conftest import PHONE
 from tests.browser.test_casework_journey import _sign_in as sign_in_staff
-from tests.casework.test_known_hashes import reupload
+from tests.casework.test_known_hashes import reupload, small_video
 from tests.detection.test_scan import scan
 
 EMAIL = "kim@example.org"
@@ -80,24 +82,84 @@ def test_a_subject_on_a_phone_registers_an_image_without_sending_it_and_a_copy_i
     assert finding.subject == subject and finding.kind == Finding.Kind.HASH
 
 
+def portal_sign_in(page, url: str) -> None:
+    page.goto(f"{url}/portal/sign-in")
+    page.fill("#link-email", EMAIL)
+    page.click("main button:has-text('E-mail me a link')")
+    page.locator("main .message", has_text="sign-in link is on its way").wait_for()
+    page.goto(re.search(r"https?://\S+/portal/link/\S+", mail.outbox[-1].body).group(0))
+    page.click("main button:has-text('Sign in')")
+    page.locator("[data-hash-register]").wait_for()
+
+
+def test_with_the_network_cut_after_loading_a_subject_hashes_an_image_and_a_video_and_sends_them_later(
+    live_server, org, consent_text, images, new_page, tmp_path
+):
+    subject = subject_enroll(
+        organization=org, display_name="Kim Example", text=consent_text, method=ConsentMethod.PAPER_WITNESSED,
+        signature="Kim Example", photos=[], purposes=[ConsentPurpose.HASH_MATCHING], contact_email=EMAIL,
+    )
+    photo, video = tmp_path / "private.jpg", tmp_path / "private.mp4"
+    photo.write_bytes(images["reference.jpg"])
+    video.write_bytes(small_video())
+    page = new_page(**PHONE)
+    bodies = record_bodies(page)
+    portal_sign_in(page, live_server.url)
+
+    page.context.set_offline(True)  # from here until sending, the page has no network at all
+    page.set_input_files("#hash-register-files", [str(photo), str(video)])
+    page.locator(".hash-results li.hashed", has_text="private.mp4").wait_for()
+    assert page.locator(".hash-results li.hashed").count() == 2
+    lines = page.input_value("#id_hashes").splitlines()
+    assert [line.split(":")[0] for line in lines] == ["pdq", "phash", "md5"]
+    assert lines[2] == f"md5:{hashlib.md5(video.read_bytes()).hexdigest()}  # private.mp4"
+    assert page.evaluate("navigator.onLine") is False
+
+    page.context.set_offline(False)
+    page.click("main button:has-text('Register these hashes')")
+    page.locator("main .message", has_text="3 new hash(es) registered").wait_for()
+    assert sorted(subject.known_hashes.values_list("algorithm", flat=True)) == ["md5", "pdq", "phash"]
+    assert bodies and sum(len(body) for body in bodies) < 10_000
+    for data in (photo.read_bytes(), video.read_bytes()):
+        assert not any(carries_bytes_of(body, data) for body in bodies)
+
+
+def png_with_a_broken_chunk() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 40, 40)).save(out, "PNG")
+    data = bytearray(out.getvalue())
+    start = data.index(b"IDAT") + 4
+    data[start:start + 8] = b"\xde\xad\xbe\xef" * 2  # the compressed pixels no longer inflate
+    return bytes(data)
+
+
 def test_a_file_that_is_not_an_image_is_named_with_its_reason_and_adds_no_lines(
-    live_server, caseworker, org, consent_text, new_page, tmp_path
+    live_server, caseworker, org, consent_text, images, new_page, tmp_path
 ):
     subject = subject_enroll(
         organization=org, display_name="Kim Example", text=consent_text, method=ConsentMethod.PAPER_WITNESSED,
         signature="Kim Example", photos=[], purposes=[ConsentPurpose.HASH_MATCHING], contact_email=EMAIL,
     )
     notes, broken = tmp_path / "notes.txt", tmp_path / "broken.jpg"
+    truncated, png, fake = tmp_path / "truncated.jpg", tmp_path / "chunk.png", tmp_path / "noise.mp4"
     notes.write_text("not an image")
     broken.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 100)
+    truncated.write_bytes(images["reference.jpg"][:600])  # the header and the first scan bytes only
+    png.write_bytes(png_with_a_broken_chunk())
+    fake.write_bytes(bytes(range(256)) * 64)
     page = new_page()
     sign_in_staff(page, live_server.url, caseworker, f"/subjects/{subject.pk}/")
     page.locator("[data-hash-register]").wait_for()
 
-    page.set_input_files("#hash-register-files", [str(notes), str(broken)])
-    page.locator(".hash-results li", has_text="broken.jpg").wait_for()
+    page.set_input_files("#hash-register-files", [str(notes), str(broken), str(truncated), str(png), str(fake)])
+    page.locator(".hash-results li", has_text="noise.mp4").wait_for()
     assert "not an image" in page.locator(".hash-results li", has_text="notes.txt").inner_text()
-    assert "could not be read" in page.locator(".hash-results li", has_text="broken.jpg").inner_text()
+    for name in ("broken.jpg", "truncated.jpg", "chunk.png"):
+        assert "could not be read" in page.locator(".hash-results li", has_text=name).inner_text(), name
+    assert "is named as a video but is not one" in page.locator(".hash-results li", has_text="noise.mp4").inner_text()
+    assert page.locator(".hash-results li.hashed").count() == 0
     assert page.input_value("#id_hashes") == ""
 
 

@@ -1,8 +1,13 @@
 """Known images registered by their hashes alone: made where the images are (hash_files), pasted in
 the portal or on the subject's desk page, gated on consent to hash matching, and matched by scans."""
 
+import hashlib
 import io
+import tempfile
+from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from PIL import Image
 from django.urls import reverse
@@ -24,6 +29,7 @@ from tests.detection.test_scan import scan
 
 PDQ = "ab" * 32
 PHASH = "cd" * 8
+MD5 = "ef" * 16
 
 
 def reupload(data: bytes) -> bytes:
@@ -31,6 +37,22 @@ def reupload(data: bytes) -> bytes:
     out = io.BytesIO()
     image.resize((image.width * 2 // 3, image.height * 2 // 3)).save(out, "JPEG", quality=60)
     return out.getvalue()
+
+
+def small_video(seconds: float = 2, size: tuple[int, int] = (320, 240), fps: int = 10, seed: int = 0) -> bytes:
+    """An MP4 (OpenCV's mp4v) of moving noise and gradients, made here so no test needs a video file."""
+    generator = np.random.default_rng(seed)
+    width, height = size
+    ramp = np.linspace(0, 255, width, dtype=np.float32)[None, :, None]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "clip.mp4"
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+        for number in range(int(seconds * fps)):
+            noise = generator.integers(0, 60, (height, width, 3), dtype=np.uint8)
+            frame = np.clip(np.roll(ramp, number * 7, axis=1) + noise, 0, 255).astype(np.uint8)
+            writer.write(np.broadcast_to(frame, (height, width, 3)).copy())
+        writer.release()
+        return path.read_bytes()
 
 
 @pytest.fixture
@@ -45,6 +67,25 @@ def test_lines_are_read_as_pdq_or_phash_with_notes_ignored():
     parsed = known_hashes_parse(f"{PDQ}\n\n  PDQ:{PDQ.upper()} 87  # holiday.jpg\nphash:{PHASH}\n{PHASH}")
     assert [(p.algorithm, p.value, p.quality) for p in parsed] == [
         ("pdq", PDQ, None), ("pdq", PDQ, 87), ("phash", PHASH, None), ("phash", PHASH, None)]
+
+
+def test_a_video_is_read_from_its_md5_line_and_a_bare_or_rated_md5_is_not():
+    parsed = known_hashes_parse(f"md5:{MD5}  # clip.mp4\nMD5={MD5.upper()}")
+    assert [(p.algorithm, p.value, p.quality) for p in parsed] == [("md5", MD5, None), ("md5", MD5, None)]
+    with pytest.raises(KnownHashError) as error:
+        known_hashes_parse(f"{MD5}\nmd5:{MD5} 80\nmd5:{PDQ}")
+    assert error.value.reason == BAD_LINES.format(lines=f"1 ({MD5}); 2 (md5:{MD5} 80); 3 (md5:{PDQ[:36]})")
+
+
+def test_a_registered_video_md5_finds_the_same_file_but_not_another(hash_subject, caseworker):
+    video = small_video()
+    known_hashes_register(subject=hash_subject, text=f"md5:{hashlib.md5(video).hexdigest()}", by=caseworker)
+    item = scan(video, name="reupload.mp4")
+    assert item.kind == "video"
+    finding = item.findings.get()
+    assert finding.subject == hash_subject and finding.kind == Finding.Kind.HASH
+    assert (finding.distance, finding.model_version) == (0, "md5")
+    assert not scan(small_video(seed=1), name="other.mp4").findings.exists()
 
 
 def test_every_bad_line_is_named_at_once():

@@ -25,7 +25,7 @@ def test_the_review_step_offers_hashing_in_the_browser_and_sends_no_file_from_it
     client.post(FORM, answers())
     page = client.get(REVIEW).content.decode()
     assert "data-hash-register" in page and 'data-min-quality="57"' in page and 'data-lines="#id_known_hashes"' in page
-    assert '<input type="file" id="hash-register-files" accept="image/*" multiple>' in page  # no name: never sent
+    assert '<input type="file" id="hash-register-files" accept="image/*,video/*" multiple>' in page  # no name: never sent
     assert 'name="known_hashes"' in page and "hash_register.js" in page
 
 

@@ -1,6 +1,7 @@
-// Register known images by their hashes without sending them: the person chooses image files, this
-// page hashes each one here, in the browser (hashing/decode.js, hashing/image_hashes.js: the engine's
-// hashes bit for bit, see manage.py hash_parity), and writes the lines into the form's hash-lines box,
+// Register known images and videos by their hashes without sending them: the person chooses files, this
+// page hashes each one here, in the browser (images: hashing/decode.js, hashing/image_hashes.js, the
+// engine's hashes bit for bit, see manage.py hash_parity; videos: the MD5 of the whole file, StopNCII's
+// VideoMD5, read in slices by hashing/md5.js), and writes the lines into the form's hash-lines box,
 // the same box people paste hash_files' lines into, so the server reads one format with one parser.
 //
 // The file input has no name and is never read by the form: only the lines are sent. Without this
@@ -9,13 +10,45 @@
 //
 // Markup (templates/casework/_hash_register.html): an element with data-hash-register holding
 //   data-lines: a selector for the hash-lines textarea; data-min-quality: the server's PDQ_MIN_QUALITY;
-//   data-* reason texts (not-image, unreadable, too-plain, done, working), an <input type=file>,
+//   data-* reason texts (not-image, unreadable, not-video, too-plain, done, working), an <input type=file>,
 //   a <progress>, a list for the results, a "save" button; the form's submit buttons wait for it.
 
 import { decodeImage, NOT_AN_IMAGE } from "./hashing/decode.js";
 import { hashLines, imageHashes } from "./hashing/image_hashes.js";
+import { fileMd5, md5Line } from "./hashing/md5.js";
 
 const SAVED_NAME = "reclaim-hashes.txt";
+const VIDEO_NAME = /\.(mp4|m4v|mov|3gp|webm|mkv|avi|wmv|flv|mpe?g|ts)$/i;
+
+// The first bytes of the containers videos come in. A video is not decoded here (browsers play few of
+// the codecs people's videos use, and the MD5 needs no decoding), so this is what tells a video from a
+// damaged or mislabelled file before its MD5 is registered.
+function looksLikeVideo(head) {
+  const text = (start, end) => String.fromCharCode(...head.subarray(start, end));
+  const box = text(4, 8);
+  if (["ftyp", "moov", "mdat", "free", "wide", "skip"].includes(box)) return true; // MP4, MOV, 3GP
+  if (head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) return true; // WebM, MKV
+  if (text(0, 4) === "RIFF" && text(8, 11) === "AVI") return true;
+  if (text(0, 3) === "FLV") return true;
+  if (head[0] === 0x00 && head[1] === 0x00 && head[2] === 0x01 && (head[3] === 0xba || head[3] === 0xb3)) return true; // MPEG
+  if (head[0] === 0x30 && head[1] === 0x26 && head[2] === 0xb2 && head[3] === 0x75) return true; // ASF, WMV
+  return head.length >= 189 && head[0] === 0x47 && head[188] === 0x47; // MPEG transport stream
+}
+
+export function isVideoFile(file) {
+  return (file.type || "").startsWith("video/") || (!file.type && VIDEO_NAME.test(file.name));
+}
+
+/** A video's line (its whole file's MD5), or the reason it was not hashed. */
+export async function videoHashLines(file, texts, onProgress) {
+  try {
+    const head = new Uint8Array(await file.slice(0, 192).arrayBuffer());
+    if (!looksLikeVideo(head)) return { reason: texts.notVideo };
+    return { lines: [md5Line(await fileMd5(file, { onProgress }), file.name)] };
+  } catch {
+    return { reason: texts.unreadable }; // the file went away or could not be read while hashing
+  }
+}
 
 /** What to say about one file: {lines} when it was hashed, {reason} when it was not. */
 export async function fileHashLines(file, minQuality, texts) {
@@ -50,6 +83,7 @@ function enhance(block) {
   const minQuality = Number(block.dataset.minQuality) || 0;
   const texts = {
     notImage: block.dataset.notImage, unreadable: block.dataset.unreadable, tooPlain: block.dataset.tooPlain,
+    notVideo: block.dataset.notVideo,
     done: block.dataset.done, working: block.dataset.working,
   };
   let busy = false;
@@ -71,10 +105,13 @@ function enhance(block) {
     progress.value = 0;
     progress.hidden = false;
     const found = [];
-    for (const file of files) {
+    for (const [index, file] of files.entries()) {
       status.textContent = texts.working.replace("{name}", file.name);
       const item = document.createElement("li");
-      const outcome = await fileHashLines(file, minQuality, texts);
+      // A video's MD5 reads the whole file: the bar moves with the slices read, not just per file.
+      const outcome = isVideoFile(file)
+        ? await videoHashLines(file, texts, (done, total) => { progress.value = index + done / total; })
+        : await fileHashLines(file, minQuality, texts);
       if (outcome.lines) {
         found.push(...outcome.lines);
         item.textContent = `${file.name}: ${texts.done}`;
@@ -84,7 +121,7 @@ function enhance(block) {
         item.className = "not-hashed";
       }
       results.append(item);
-      progress.value += 1;
+      progress.value = index + 1;
     }
     if (found.length) {
       const kept = lines.value.trim();
