@@ -13,12 +13,9 @@ the figures go in README, with the medians of --repeat runs.
 from __future__ import annotations
 
 import hashlib
-import http.server
 import statistics
 import tempfile
-import threading
 import time
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +23,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from detection.engine.analysis import known_image_hashes
 from detection.engine.media import decode_image
-from detection.management.commands.hash_parity import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, _Files
+from detection.hasher_browser import CHROMIUM, CHROMIUM_MISSING, hasher_page
 
 PHOTO_SIZE = (4000, 3000)  # 12 MP
 VIDEO_SIZE, VIDEO_FPS, VIDEO_SECONDS = (1280, 720), 30, 60
@@ -95,27 +92,13 @@ def server_md5_ms(path: Path) -> float:
 
 
 def browser_ms(folder: Path, jobs: list[tuple[Path, str]], repeat: int) -> list[list[dict]]:
-    from playwright.sync_api import sync_playwright
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(_Files, folder=folder))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page()
-                page.goto(f"http://127.0.0.1:{server.server_port}/")
-                page.set_content(PAGE)
-                results = []
-                for path, script in jobs:
-                    page.set_input_files("#file", str(path))
-                    results.append([page.evaluate(script) for _ in range(repeat)])
-                return results
-            finally:
-                browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+    with hasher_page(folder) as page:
+        page.set_content(PAGE)
+        results = []
+        for path, script in jobs:
+            page.set_input_files("#file", str(path))
+            results.append([page.evaluate(script) for _ in range(repeat)])
+        return results
 
 
 class Command(BaseCommand):

@@ -11,26 +11,19 @@ a scan and ``hash_files`` hash it. One line a file, then as the last line
 
 from __future__ import annotations
 
-import http.server
 import math
 import statistics
-import threading
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from django.core.management.base import BaseCommand, CommandError
 
 from detection.engine.analysis import known_image_hashes
 from detection.engine.hashes import hamming
 from detection.engine.media import MediaError, decode_image
+from detection.hasher_browser import CHROMIUM, CHROMIUM_MISSING, hasher_page
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-HASHING = Path(__file__).resolve().parents[3] / "casework" / "static" / "casework" / "hashing"
-CHROMIUM_MISSING = "Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)."
 NO_FOLDER = "{folder} is not a folder."
 NO_IMAGES = "No file under {folder} is an image the engine can read."
 
@@ -67,59 +60,13 @@ def parity_summary(distances: list[int]) -> str:
     return f"{len(ordered)} images: PDQ distance median {median:g}, p95 {p95}, max {ordered[-1]} bits"
 
 
-class _Files(http.server.SimpleHTTPRequestHandler):
-    """/hashing/… from the static folder, /files/… from FOLDER, / as an empty page."""
-
-    def __init__(self, *args, folder: Path, **kwargs):
-        self.folder = folder
-        super().__init__(*args, directory=str(HASHING), **kwargs)
-
-    def translate_path(self, path):
-        path = unquote(path.split("?", 1)[0])
-        if path.startswith("/files/"):
-            target = (self.folder / path[len("/files/"):]).resolve()
-            return str(target) if self.folder in target.parents else str(self.folder / ".missing")
-        if path.startswith("/hashing/"):
-            return str(HASHING / Path(path[len("/hashing/"):]).name)
-        return str(HASHING / ".missing")
-
-    def do_GET(self):
-        if self.path == "/":
-            body = b"<!doctype html><title>hash parity</title>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
-        super().do_GET()
-
-    def log_message(self, format, *args):  # quiet: the command prints its own lines
-        pass
-
-
 def browser_hashes(folder: Path, names: list[str]) -> list[dict]:
-    from playwright.sync_api import sync_playwright
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(_Files, folder=folder))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page()
-                page.goto(f"http://127.0.0.1:{server.server_port}/")
-                results = []
-                for start in range(0, len(names), 20):  # batches keep each evaluate call short
-                    batch = [quote(name) for name in names[start:start + 20]]
-                    results += page.evaluate(BROWSER_HASHES, batch)
-                return results
-            finally:
-                browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+    with hasher_page(folder) as page:
+        results = []
+        for start in range(0, len(names), 20):  # batches keep each evaluate call short
+            batch = [quote(name) for name in names[start:start + 20]]
+            results += page.evaluate(BROWSER_HASHES, batch)
+        return results
 
 
 class Command(BaseCommand):
