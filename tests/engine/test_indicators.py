@@ -29,7 +29,7 @@ from detection.engine.media import decode_image
 
 INDICATORS = {"c2pa_content_credentials", "metadata_origin", "sd_invisible_watermark", "spectrum_high_frequency",
               "face_versus_surroundings", "head_pose_consistency", "identity_flicker", "face_temporal_flicker",
-              "blink_rate", "combined_likelihood"}
+              "blink_rate", "learned_clip_probe", "combined_likelihood"}
 
 
 def _png(rgb: np.ndarray, info: PngInfo | None = None) -> bytes:

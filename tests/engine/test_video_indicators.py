@@ -5,8 +5,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from detection.engine.indicators import IndicatorOptions, MediaContext, base, measure_media, run_indicators
-from detection.engine.indicators import blink_rate, combined, evaluation, face_flicker, head_pose, identity_flicker
+from detection.engine.indicators import (
+    IndicatorOptions,
+    MediaContext,
+    base,
+    blink_rate,
+    combined,
+    evaluation,
+    face_flicker,
+    head_pose,
+    identity_flicker,
+    measure_media,
+    run_indicators,
+)
 from detection.engine.indicators.blink_rate import BlinkRate
 from detection.engine.indicators.combined import Calibration, CombinedLikelihood
 from detection.engine.indicators.face_flicker import FaceTemporalFlicker
@@ -243,10 +254,21 @@ def test_the_combined_likelihood_is_not_applicable_without_a_calibration(tmp_pat
     assert result.meaning == combined.NO_CALIBRATION
 
 
+# What the combined result quotes: a leave-one-source-out figure, its interval and a likelihood-ratio table.
+HELD_OUT = {"auc": 0.87, "low": 0.83, "high": 0.9, "items": 480, "real": 276, "fake": 204,
+            "method": "leave-one-source-out", "kinds": ["image"], "faceless": 0, "ratios": [[0.0, 1.0], [0.6, 3.0], [0.8, 12.0]],
+            "per_source": {"FaceForensics++": {"auc": 0.57, "low": 0.31, "high": 0.83, "items": 20}}}
+
+
+def _calibration(path, held_out=HELD_OUT, **options):
+    rows, fake, versions = _labelled_rows()
+    combined.fit_calibration(rows, fake, versions, data="synthetic rows", held_out=held_out, **options).save(path)
+    return path
+
+
 def test_a_calibration_round_trips_through_its_file(tmp_path):
     rows, fake, versions = _labelled_rows()
-    calibration = combined.fit_calibration(rows, fake, versions, data="synthetic rows", cross_validated_auc=0.9,
-                                           cross_validation="leave-one-out")
+    calibration = combined.fit_calibration(rows, fake, versions, data="synthetic rows", held_out=HELD_OUT)
     path = tmp_path / "calibration.json"
     calibration.save(path)
     loaded = Calibration.load(path)
@@ -256,10 +278,8 @@ def test_a_calibration_round_trips_through_its_file(tmp_path):
     assert set(loaded.unused) == {"only_real"}  # never measured on a fake: it cannot be weighed
 
 
-def test_the_combined_likelihood_shows_each_signals_contribution_and_its_calibration_data(tmp_path):
-    rows, fake, versions = _labelled_rows()
-    path = tmp_path / "calibration.json"
-    combined.fit_calibration(rows, fake, versions, data="synthetic rows").save(path)
+def test_the_combined_likelihood_shows_each_signals_contribution_and_its_validated_figure(tmp_path):
+    path = _calibration(tmp_path / "calibration.json")
     signals = [_result("telling", "1", 0.9), _result("noise", "1", None)]
     result = CombinedLikelihood(path).combine(MediaContext(data=b"x"), signals)
     assert result.score > 0.8
@@ -267,23 +287,53 @@ def test_the_combined_likelihood_shows_each_signals_contribution_and_its_calibra
     assert result.evidence["contributions"]["telling"]["contribution"] > 0
     assert result.evidence["contributions"]["noise"] == {**result.evidence["contributions"]["noise"],
                                                          "measured": False, "contribution": 0.0}
-    assert f"({fake.count(False)} real and {fake.count(True)} fake items of synthetic rows" in result.meaning
-    assert "strong evidence" in result.meaning and combined.HELD_OUT in result.meaning and "%" not in result.meaning
+    assert "moderate evidence" in result.meaning  # from the held-out likelihood ratio (12), not the score alone
+    assert "AUC 0.87 (95% interval 0.83–0.90; 480 items of synthetic rows, leave-one-source-out)" in result.meaning
+    assert "12 times as often" in result.meaning and "face swaps" in result.meaning and "AUC 0.57" in result.meaning
+    assert f"{result.score:.0%}" not in result.meaning and "cross_validated_auc" not in result.evidence
+
+
+def test_the_combined_likelihood_is_not_applicable_when_its_held_out_figure_does_not_beat_chance(tmp_path):
+    chance = {**HELD_OUT, "auc": 0.55, "low": 0.41, "high": 0.69}
+    result = CombinedLikelihood(_calibration(tmp_path / "c.json", chance)).combine(
+        MediaContext(data=b"x"), [_result("telling", "1", 0.9)])
+    assert result.score is None
+    assert result.meaning == combined.NO_BETTER_THAN_CHANCE.format(auc="0.55", low="0.41", high="0.69", items=480)
+    unvalidated = CombinedLikelihood(_calibration(tmp_path / "u.json", None)).combine(
+        MediaContext(data=b"x"), [_result("telling", "1", 0.9)])
+    assert (unvalidated.score, unvalidated.meaning) == (None, combined.NOT_VALIDATED)
+
+
+def test_a_calibration_that_weighs_a_noncommercial_signal_is_not_applied_where_such_models_are_not_allowed(tmp_path):
+    path = _calibration(tmp_path / "calibration.json", allow_noncommercial_models=True)
+    signals = [_result("telling", "1", 0.9)]
+    refused = CombinedLikelihood(path).combine(MediaContext(data=b"x"), signals)
+    assert (refused.score, refused.meaning) == (None, combined.NEEDS_NONCOMMERCIAL)
+    allowed = MediaContext(data=b"x", options=IndicatorOptions(allow_noncommercial_models=True))
+    assert CombinedLikelihood(path).combine(allowed, signals).applicable
+
+
+def test_the_combined_meaning_says_when_media_is_unlike_what_its_figure_was_measured_on():
+    evidence = {"held_out": HELD_OUT, "contributions": {"telling": {"contribution": 1.0}}}
+    video = combined.meaning_of(0.9, {**evidence, "media": {"kind": "video"}})
+    no_face = combined.meaning_of(0.9, {**evidence, "media": {"kind": "image", "faces": 0}})
+    faces = combined.meaning_of(0.9, {**evidence, "media": {"kind": "image", "faces": 1}})
+    assert combined.UNLIKE_VIDEO in video and combined.UNLIKE_NO_FACE in no_face
+    assert combined.UNLIKE_VIDEO not in faces and combined.UNLIKE_NO_FACE not in faces
+    with_faceless = combined.meaning_of(0.9, {**evidence, "held_out": {**HELD_OUT, "faceless": 300},
+                                              "media": {"kind": "image", "faces": 0}})
+    assert combined.UNLIKE_NO_FACE not in with_faceless
 
 
 def test_the_combined_likelihood_is_not_applied_with_a_calibration_of_other_indicator_versions(tmp_path):
-    rows, fake, versions = _labelled_rows()
-    path = tmp_path / "calibration.json"
-    combined.fit_calibration(rows, fake, versions, data="synthetic rows").save(path)
+    path = _calibration(tmp_path / "calibration.json")
     result = CombinedLikelihood(path).combine(MediaContext(data=b"x"), [_result("telling", "2", 0.9)])
     assert result.score is None
     assert result.meaning == combined.STALE.format(names="telling")
 
 
 def test_the_combined_likelihood_is_not_applicable_when_no_weighed_signal_was_measured(tmp_path):
-    rows, fake, versions = _labelled_rows()
-    path = tmp_path / "calibration.json"
-    combined.fit_calibration(rows, fake, versions, data="synthetic rows").save(path)
+    path = _calibration(tmp_path / "calibration.json")
     result = CombinedLikelihood(path).combine(MediaContext(data=b"x"), [_result("telling", "1", None)])
     assert result.meaning == combined.NOTHING_MEASURED
 
@@ -318,9 +368,12 @@ def test_evaluate_indicators_fit_writes_a_calibration_the_combined_likelihood_re
                  "--fit", str(path), stdout=output)
     text = output.getvalue()
     assert "combined_likelihood (logistic regression" in text
-    assert "applied to 3/3 real and 3/3 fake items" in text
+    assert "leave-one-source-out (items of unknown source: leave-one-out)" in text  # no source named: each its own
+    assert "(3 genuine, 3 fake), of 3 real and 3 fake items" in text
+    assert "Prepared: every image re-encoded as a 256×256 JPEG" in text
     calibration = Calibration.load(path)
     assert (calibration.real, calibration.fake) == (3, 3)
+    assert calibration.held_out["method"].startswith("leave-one-source-out") and calibration.held_out["items"] == 6
     assert [signal.name for signal in calibration.signals] == ["spectrum_high_frequency"]
     coffee = io.BytesIO()
     Image.fromarray(data.coffee()).save(coffee, format="PNG")

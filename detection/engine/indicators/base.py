@@ -26,6 +26,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+
+def gettext_noop(message: str) -> str:
+    """Marks a sentence for translation without importing Django (makemessages collects ``gettext_noop``): the
+    engine stores English, and pages translate the sentences they re-render (casework.selectors)."""
+    return message
+
+
 IMAGE, VIDEO, FACE = "image", "video", "face"
 
 FAILED = "This indicator could not be measured on this file because of an internal error."
@@ -39,10 +46,13 @@ class IndicatorOptions:
     """Switches a deployment sets, not a reporter.
 
     ``allow_noncommercial_models`` lets indicators load models whose licence forbids commercial use
-    (dlib's 68-point iBUG landmarks); off unless the organisation has confirmed it may.
+    (dlib's 68-point iBUG landmarks, the learned probe fitted on CNNDetection's images); off unless the
+    organisation has confirmed it may. ``model_threads``: threads for a neural network's inference (0: the
+    runtime's default, one per core); one by default, as scan workers run one process per core.
     """
 
     allow_noncommercial_models: bool = False
+    model_threads: int = 1
 
 
 DEFAULT_OPTIONS = IndicatorOptions()
@@ -99,6 +109,8 @@ class MediaContext:
     content_type: str = ""
     kind: str = ""
     video: VideoFaceViews | None = None
+    # What one indicator computed that another, or an evaluation, may reuse (e.g. an image's embedding).
+    derived: dict[str, Any] = field(default_factory=dict)
     # A video that could not be read fails once: its error is kept so that the next video
     # indicator does not read it again.
     _video_error: MediaError | None = field(default=None, init=False, repr=False)

@@ -142,6 +142,9 @@ class Command(BaseCommand):
             help="Reference photo of someone in the video (repeatable), named by its file name.",
         )
         parser.add_argument("--index", action="store_true", help="Match index on synthetic templates and hashes.")
+        parser.add_argument("--learned", type=Path, metavar="DIR",
+                            help="The learned fake indicator (CLIP probe) on the images in DIR: CPU and wall ms per "
+                                 "image with one encoder thread and with onnxruntime's default.")
         parser.add_argument("--index-faces", type=int, default=1_000_000)
         parser.add_argument("--index-pdq", type=int, default=10_000_000)
         parser.add_argument("--crawl", action="store_true",
@@ -170,9 +173,31 @@ class Command(BaseCommand):
             self.bench_video(options["video"], options["video_reference"])
         if options["index"]:
             self.bench_index(options["index_faces"], options["index_pdq"])
+        if options["learned"]:
+            self.bench_learned(options["learned"])
         if options["crawl"]:
             self.bench_crawl(options["crawl_pages"], options["crawl_media"], options["crawl_images"],
                              options["crawl_scans"], options["crawl_latency_ms"] / 1000)
+
+    def bench_learned(self, folder: Path) -> None:
+        from detection.engine.indicators import clip_probe, evaluation, probe_training
+        from detection.engine.media import decode_image
+
+        try:
+            clip_probe.encoder_path()
+        except clip_probe.EncoderUnavailable as error:
+            raise CommandError(error.reason) from None
+        images = [decode_image(path.read_bytes()).rgb for path in evaluation.images_in(folder)[:40]]
+        if not images:
+            raise CommandError(f"{folder} holds no images.")
+        self.stdout.write(f"Learned indicator ({clip_probe.ENCODER_NAME}; target 200 CPU-ms per image): "
+                          f"{len(images)} images from {folder}, {os.cpu_count()} CPUs seen by this process")
+        for threads in (1, 0):
+            result = probe_training.bench_probe(images, threads=threads)
+            self.stdout.write(
+                f"  threads {result['threads']}: CPU {result['cpu_ms_median']} ms per image (median; max "
+                f"{result['cpu_ms_max']}), wall {result['wall_ms_median']} ms (max {result['wall_ms_max']}); "
+                f"first run, loading the encoder: {result['first_run_s']} s")
 
     def bench_crawl(self, pages: int, media: int, folder: Path | None, scans: int, latency_s: float) -> None:
         from django.db import connection
