@@ -10,6 +10,8 @@ it points at ``casework.Subject`` by string reference.
 import numpy as np
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from detection.engine.faces import EMBEDDING_SIZE
 
@@ -60,29 +62,51 @@ class KnownImageHash(models.Model):
         ]
 
 
+class KnownVideo(models.Model):
+    """The frame hashes (vPDQ) of a video the subject wants found. The video itself never reaches us.
+
+    A scanned video is the same video when enough of its sampled frames and of these match each other
+    (engine.video.vpdq.match_vpdq), so a re-encoded or resized copy is found, not only the same bytes
+    (KnownImageHash's MD5). Biometric data like known-image hashes: kept only under consent to hash
+    matching, purged with them (services.subject_biometrics_purge)."""
+
+    subject = models.ForeignKey("casework.Subject", on_delete=models.CASCADE, related_name="known_videos")
+    # [{t, pdq, quality}] of the sampled frames, as MediaItem.frame_pdq holds a scanned video's.
+    frames = models.JSONField()
+    # SHA-256 of the sorted distinct frame hashes: the same video registered twice is one row.
+    fingerprint = models.CharField(max_length=64)
+    label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "fingerprint"], name="known_video_once_per_subject")
+        ]
+
+
 class MediaItem(models.Model):
     """One captured file (an upload, a report's attachment, a crawled or API-submitted URL)."""
 
     class Source(models.TextChoices):
-        UPLOAD = "upload", "Uploaded by staff"
-        REPORT = "report", "Public report"
-        CRAWL = "crawl", "Crawled"
-        API = "api", "Partner API"
+        UPLOAD = "upload", _("Uploaded by staff")
+        REPORT = "report", _("Public report")
+        CRAWL = "crawl", _("Crawled")
+        API = "api", _("Partner API")
 
     class Kind(models.TextChoices):
-        IMAGE = "image", "Image"
-        VIDEO = "video", "Video"
-        UNKNOWN = "unknown", "Unknown"
+        IMAGE = "image", _("Image")
+        VIDEO = "video", _("Video")
+        UNKNOWN = "unknown", pgettext_lazy("kind of media", "Unknown")
 
     class Status(models.TextChoices):
         # A submitted URL not fetched yet: a task fetches it (services.media_url_fetch).
-        FETCHING = "fetching", "Fetching"
-        RECEIVED = "received", "Received"
-        PROCESSING = "processing", "Processing"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        FETCHING = "fetching", pgettext_lazy("media item status", "Fetching")
+        RECEIVED = "received", pgettext_lazy("media item status", "Received")
+        PROCESSING = "processing", pgettext_lazy("media item status", "Processing")
+        DONE = "done", pgettext_lazy("media item status", "Done")
+        FAILED = "failed", pgettext_lazy("media item status", "Failed")
         # A submitted URL that was a page, or bytes already captured: its media are ``found_media_items``.
-        FETCHED = "fetched", "Fetched"
+        FETCHED = "fetched", pgettext_lazy("media item status", "Fetched")
 
     source = models.CharField(max_length=20, choices=Source.choices)
     # Who sent it; empty for captures that belong to no organisation (``manage.py scan``). Captures are
@@ -149,13 +173,13 @@ class Finding(models.Model):
     """A possible match for a person to review. Never an accusation on its own."""
 
     class Kind(models.TextChoices):
-        LIKENESS = "likeness", "Face likeness"
-        HASH = "hash", "Known-image hash"
+        LIKENESS = "likeness", _("Face likeness")
+        HASH = "hash", _("Known-image hash")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for review"
-        CONFIRMED = "confirmed", "Confirmed"
-        REJECTED = "rejected", "Rejected"
+        PENDING = "pending", pgettext_lazy("finding status", "Waiting for review")
+        CONFIRMED = "confirmed", pgettext_lazy("finding status", "Confirmed")
+        REJECTED = "rejected", pgettext_lazy("finding status", "Rejected")
 
     media_item = models.ForeignKey(MediaItem, on_delete=models.CASCADE, related_name="findings")
     subject = models.ForeignKey("casework.Subject", on_delete=models.CASCADE, related_name="findings")
@@ -276,11 +300,11 @@ class CrawlRun(models.Model):
     """
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        QUEUED = "queued", pgettext_lazy("crawl run status", "Queued")
+        RUNNING = "running", pgettext_lazy("crawl run status", "Running")
+        DONE = "done", pgettext_lazy("crawl run status", "Done")
+        FAILED = "failed", pgettext_lazy("crawl run status", "Failed")
+        CANCELLED = "cancelled", pgettext_lazy("crawl run status", "Cancelled")
 
     watch = models.ForeignKey(Watch, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     organization = models.ForeignKey(
@@ -322,17 +346,17 @@ class CrawlPage(models.Model):
     """
 
     class Kind(models.TextChoices):
-        PAGE = "page", "Page"
-        SITEMAP = "sitemap", "Sitemap"
+        PAGE = "page", pgettext_lazy("kind of crawled address", "Page")
+        SITEMAP = "sitemap", pgettext_lazy("kind of crawled address", "Sitemap")
         ROBOTS = "robots", "robots.txt"
-        MEDIA = "media", "Media"
+        MEDIA = "media", pgettext_lazy("kind of crawled address", "Media")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        FETCHING = "fetching", "Fetching"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped"
+        QUEUED = "queued", pgettext_lazy("crawled address status", "Queued")
+        FETCHING = "fetching", pgettext_lazy("crawled address status", "Fetching")
+        DONE = "done", pgettext_lazy("crawled address status", "Done")
+        FAILED = "failed", pgettext_lazy("crawled address status", "Failed")
+        SKIPPED = "skipped", pgettext_lazy("crawled address status", "Skipped")
 
     run = models.ForeignKey(CrawlRun, on_delete=models.CASCADE, related_name="pages")
     url = models.URLField(max_length=2000)  # normalised (detection.engine.crawl.url_normalize)

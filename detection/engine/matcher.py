@@ -76,8 +76,9 @@ class HashMatch:
     subject_id: int
     hash_id: int
     algorithm: str
-    distance: int
-    threshold: int
+    # Bits of 256 for PDQ (0 for MD5); for a video's frame hashes (vPDQ), the share of frames left unmatched.
+    distance: int | float
+    threshold: int | float
 
 
 def match_pdq(probe_variants: Sequence[str], known: Sequence[KnownHash], *, threshold: int) -> list[HashMatch]:

@@ -34,3 +34,24 @@ def test_the_browser_hasher_agrees_with_the_engine_on_every_image(tmp_path):
         assert line.endswith(", pHash distance 0 bits")
         browser, engine = line.split("quality browser ")[1].split(",")[0].split(" engine ")
         assert browser == engine
+
+
+def test_the_browser_samples_and_hashes_a_videos_frames_as_the_engine_does(tmp_path):
+    from skimage import data
+
+    from tests.engine.test_video import two_shot_frames, write_video
+
+    write_video(tmp_path / "shots.webm", two_shot_frames(data.astronaut(), data.coffee()), fourcc="VP80")
+    write_video(tmp_path / "mpeg4.mp4", two_shot_frames(data.chelsea(), data.rocket()))  # mp4v: chromium cannot
+    (tmp_path / "notes.csv").write_text("not,a,video\n")
+    out = io.StringIO()
+
+    call_command("hash_parity", str(tmp_path), "--videos", stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("mpeg4.mp4: the browser could not hash its frames (video-undecodable)")
+    frames = int(lines[1].split("frames engine ")[1].split(",")[0])
+    assert lines[1].startswith(f"shots.webm: frames engine {frames}, browser {frames}, {frames} at the same times")
+    assert "vPDQ shares 1.00 and 1.00" in lines[1]
+    assert lines[-1].startswith(f"1 video: {frames} of {frames} frames at the engine's times, PDQ distance median")
+    assert int(lines[-1].split(", max ")[1].split(" bits")[0]) <= 16

@@ -405,3 +405,36 @@ def test_vpdq_counts_each_distinct_frame_once_and_skips_featureless_frames():
     known = [FrameHash(0.0, a, 90), FrameHash(0.5, c, 10)]
     assert vpdq.match_vpdq(query, known) == VpdqShares(query=0.5, known=1.0)
     assert vpdq.match_vpdq(query, [FrameHash(0.0, a, 49)]) == VpdqShares(0.0, 0.0)
+
+
+def test_a_vpdq_line_reads_back_as_the_frames_it_was_written_from():
+    frames = [FrameHash(0.0, "ab" * 32, 100), FrameHash(0.5005, "cd" * 32, 7), FrameHash(61.25, "0f" * 32, 0)]
+    line = vpdq.vpdq_line(frames, "holiday\nclip.mp4")
+    assert line.startswith("vpdq:0.000,") and line.endswith("  # holiday clip.mp4") and line.count("\n") == 0
+    body = line[len(vpdq.VPDQ_PREFIX):].split("#")[0]
+    assert vpdq.vpdq_parse(body) == [FrameHash(0.0, "ab" * 32, 100), FrameHash(0.5, "cd" * 32, 7),
+                                     FrameHash(61.25, "0f" * 32, 0)]
+    assert vpdq.vpdq_parse(body.upper()) == vpdq.vpdq_parse(body)
+
+
+FRAME = f"0.5,{'ab' * 32},90"
+
+
+@pytest.mark.parametrize("body", [
+    "", "0.5," + "ab" * 32, FRAME.replace(",90", ",101"), f"0.5,{'ab' * 31},90", "x" + FRAME[3:],
+    f"{FRAME};;{FRAME}", ";".join([FRAME] * (vpdq.VPDQ_MAX_FRAMES + 1)),
+])
+def test_a_vpdq_body_that_is_not_frame_hashes_is_refused(body):
+    with pytest.raises(ValueError):
+        vpdq.vpdq_parse(body)
+
+
+def test_the_frame_hashes_of_a_known_video_are_those_a_scan_computes(tmp_path):
+    from skimage import data
+
+    from detection.engine.video.scan import video_frame_hashes
+
+    path = write_video(tmp_path / "two.mp4", two_shot_frames(data.astronaut(), data.coffee()))
+    assert video_frame_hashes(path) == scan_video(path).frame_hashes
+    with raises_reason(NOT_A_VIDEO):
+        video_frame_hashes(b"\x00" * 64)

@@ -1,8 +1,9 @@
 // Register known images and videos by their hashes without sending them: the person chooses files, this
 // page hashes each one here, in the browser (images: hashing/decode.js, hashing/image_hashes.js, the
 // engine's hashes bit for bit, see manage.py hash_parity; videos: the MD5 of the whole file, StopNCII's
-// VideoMD5, read in slices by hashing/md5.js), and writes the lines into the form's hash-lines box,
-// the same box people paste hash_files' lines into, so the server reads one format with one parser.
+// VideoMD5, read in slices by hashing/md5.js, and the hashes of the frames a scan samples, decoded by a
+// <video> element, hashing/video_decode.js), and writes the lines into the form's hash-lines box, the
+// same box people paste hash_files' lines into, so the server reads one format with one parser.
 //
 // The file input has no name and is never read by the form: only the lines are sent. Without this
 // script (or without a browser that can decode images) the block stays hidden and the paste box works
@@ -10,19 +11,23 @@
 //
 // Markup (templates/casework/_hash_register.html): an element with data-hash-register holding
 //   data-lines: a selector for the hash-lines textarea; data-min-quality: the server's PDQ_MIN_QUALITY;
-//   data-* reason texts (not-image, unreadable, not-video, too-plain, done, working), an <input type=file>,
+//   data-max-seconds: the longest video scans look into (MEDIA_MAX_DURATION_S);
+//   data-* texts (not-image, unreadable, not-video, too-plain, done, working, video-done, video-undecodable,
+//   video-too-long, working-frames), an <input type=file>,
 //   a <progress>, a list for the results, a "save" button; the form's submit buttons wait for it.
 
 import { decodeImage, NOT_AN_IMAGE } from "./hashing/decode.js";
 import { hashLines, imageHashes } from "./hashing/image_hashes.js";
 import { fileMd5, md5Line } from "./hashing/md5.js";
+import { VIDEO_TOO_LONG, videoFrameHashes } from "./hashing/video_decode.js";
+import { vpdqLine } from "./hashing/vpdq.js";
 
 const SAVED_NAME = "reclaim-hashes.txt";
 const VIDEO_NAME = /\.(mp4|m4v|mov|3gp|webm|mkv|avi|wmv|flv|mpe?g|ts)$/i;
 
-// The first bytes of the containers videos come in. A video is not decoded here (browsers play few of
-// the codecs people's videos use, and the MD5 needs no decoding), so this is what tells a video from a
-// damaged or mislabelled file before its MD5 is registered.
+// The first bytes of the containers videos come in. A browser decodes few of the codecs people's videos
+// use, and the MD5 needs no decoding, so this is what tells a video from a damaged or mislabelled file
+// before its MD5 is registered, whether or not its pictures can be hashed here.
 function looksLikeVideo(head) {
   const text = (start, end) => String.fromCharCode(...head.subarray(start, end));
   const box = text(4, 8);
@@ -39,14 +44,26 @@ export function isVideoFile(file) {
   return (file.type || "").startsWith("video/") || (!file.type && VIDEO_NAME.test(file.name));
 }
 
-/** A video's line (its whole file's MD5), or the reason it was not hashed. */
-export async function videoHashLines(file, texts, onProgress) {
+/**
+ * A video's lines: its whole file's MD5, and its frame hashes when this browser can decode its pictures
+ * ({lines, note} then says which); or the reason it was not hashed. onProgress(share, phase) runs from 0
+ * to 1 over the MD5 ("file") and then the frames ("frames").
+ */
+export async function videoHashLines(file, texts, onProgress, { maxSeconds = Infinity } = {}) {
+  let md5;
   try {
     const head = new Uint8Array(await file.slice(0, 192).arrayBuffer());
     if (!looksLikeVideo(head)) return { reason: texts.notVideo };
-    return { lines: [md5Line(await fileMd5(file, { onProgress }), file.name)] };
+    md5 = md5Line(await fileMd5(file, { onProgress: (done, total) => onProgress?.(done / total / 2, "file") }), file.name);
   } catch {
     return { reason: texts.unreadable }; // the file went away or could not be read while hashing
+  }
+  try {
+    const frames = await videoFrameHashes(file, { maxSeconds, onProgress: (share) => onProgress?.(0.5 + share / 2, "frames") });
+    return { lines: [md5, vpdqLine(frames, file.name)], note: texts.videoDone.replace("{frames}", String(frames.length)) };
+  } catch (error) {
+    // The MD5 still finds the very same file; the page says why the pictures could not be hashed.
+    return { lines: [md5], note: error.message === VIDEO_TOO_LONG ? texts.videoTooLong : texts.videoUndecodable };
   }
 }
 
@@ -85,7 +102,10 @@ function enhance(block) {
     notImage: block.dataset.notImage, unreadable: block.dataset.unreadable, tooPlain: block.dataset.tooPlain,
     notVideo: block.dataset.notVideo,
     done: block.dataset.done, working: block.dataset.working,
+    videoDone: block.dataset.videoDone, videoUndecodable: block.dataset.videoUndecodable,
+    videoTooLong: block.dataset.videoTooLong, workingFrames: block.dataset.workingFrames,
   };
+  const maxSeconds = Number(block.dataset.maxSeconds) || Infinity;
   let busy = false;
 
   const allowSend = () => {
@@ -108,13 +128,17 @@ function enhance(block) {
     for (const [index, file] of files.entries()) {
       status.textContent = texts.working.replace("{name}", file.name);
       const item = document.createElement("li");
-      // A video's MD5 reads the whole file: the bar moves with the slices read, not just per file.
+      // A video's MD5 reads the whole file and its frames take a seek each: the bar moves with both.
+      const onVideoProgress = (share, phase) => {
+        progress.value = index + share;
+        if (phase === "frames") status.textContent = texts.workingFrames.replace("{name}", file.name);
+      };
       const outcome = isVideoFile(file)
-        ? await videoHashLines(file, texts, (done, total) => { progress.value = index + done / total; })
+        ? await videoHashLines(file, texts, onVideoProgress, { maxSeconds })
         : await fileHashLines(file, minQuality, texts);
       if (outcome.lines) {
         found.push(...outcome.lines);
-        item.textContent = `${file.name}: ${texts.done}`;
+        item.textContent = `${file.name}: ${outcome.note ?? texts.done}`;
         item.className = "hashed";
       } else {
         item.textContent = `${file.name}: ${outcome.reason}`;

@@ -1,4 +1,5 @@
-"""``scan_video``: from a video's bytes or path to its frame hashes and its embedded face tracks."""
+"""``scan_video``: from a video's bytes or path to its frame hashes and its embedded face tracks;
+``video_frame_hashes``: the frame hashes alone."""
 
 from __future__ import annotations
 
@@ -54,3 +55,12 @@ def scan_video(
             tracks=sorted(tracks, key=lambda track: track.track_id),
             frame_hashes=frame_hashes,
         )
+
+
+def video_frame_hashes(
+    source: VideoSource, *, limits: VideoLimits = VideoLimits(), sample_fps: float = DEFAULT_SAMPLE_FPS
+) -> list[FrameHash]:
+    """The frame hashes ``scan_video`` computes (the same frames, the same hashes), without looking for
+    faces: what a known video is registered by. Raises MediaError for a video that cannot be read."""
+    with open_video(source, limits) as video:
+        return [frame_hash(frame.t, frame.rgb) for frame in sample_frames(video, sample_fps=sample_fps)]

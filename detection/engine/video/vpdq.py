@@ -1,7 +1,9 @@
-"""A video's vPDQ hash (one PDQ hash per sampled frame) and Meta's vPDQ comparison."""
+"""A video's vPDQ hash (one PDQ hash per sampled frame), Meta's vPDQ comparison, and the line a known
+video's frame hashes travel in."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -85,3 +87,33 @@ def vpdq_same_video(
     shares: VpdqShares, *, query_min: float = SAME_VIDEO_SHARE, known_min: float = SAME_VIDEO_SHARE
 ) -> bool:
     return shares.query >= query_min and shares.known >= known_min
+
+
+# A known video's frame hashes on one line, as the browser (casework/static/casework/hashing/vpdq.js) and
+# hash_files write them and the portal, the desk and the public form read them: "vpdq:", then each sampled
+# frame as "seconds,PDQ hex,quality" (the fields of Meta's vPDQ output, less the frame number), frames
+# apart by ";". One line per video keeps "one line, one known thing" for the parsers and the saved file.
+VPDQ_PREFIX = "vpdq:"
+# An hour at 2 frames a second (MEDIA_MAX_DURATION_S's default), and the scene cuts of a busy hour.
+VPDQ_MAX_FRAMES = 10_000
+_FRAME = re.compile(r"^(\d{1,6}(?:\.\d{1,6})?),([0-9a-f]{64}),(\d{1,3})$")
+
+
+def vpdq_line(frames: Sequence[FrameHash], name: str = "") -> str:
+    body = ";".join(f"{frame.t:.3f},{frame.pdq_hex},{frame.quality}" for frame in frames)
+    comment = " ".join(name.splitlines())  # a file name must not start a line of its own
+    return f"{VPDQ_PREFIX}{body}" + (f"  # {comment}" if comment else "")
+
+
+def vpdq_parse(body: str) -> list[FrameHash]:
+    """The frames of a vPDQ line's body (after "vpdq:", before any "#"). Raises ValueError for anything
+    else: a frame that is not "seconds,64 hex digits,quality", a quality over 100, no frames, or too many."""
+    frames = []
+    for part in body.strip().lower().split(";"):
+        match = _FRAME.match(part.strip())
+        if match is None or int(match[3]) > 100:
+            raise ValueError(f"not a frame hash: {part[:80]!r}")
+        frames.append(FrameHash(float(match[1]), match[2], int(match[3])))
+    if not frames or len(frames) > VPDQ_MAX_FRAMES:
+        raise ValueError(f"{len(frames)} frames; a line holds 1 to {VPDQ_MAX_FRAMES}")
+    return frames

@@ -10,24 +10,27 @@ export const HASH_SIDE = 512; // analysis.HASH_SIDE
 export const PIXELS_EXPECTED = "imageHashes expects {width, height, data} with 4 bytes a pixel.";
 
 // Python's round(): halves go to the even neighbour.
-function roundHalfEven(value) {
+export function roundHalfEven(value) {
   const rounded = Math.round(value);
   return rounded - value === 0.5 && rounded % 2 !== 0 ? rounded - 1 : rounded;
 }
 
+/** The RGB pixels of RGBA ``{width, height, data}``, as {width, height, rgb}. */
+export function rgbOf({ width, height, data }) {
+  const rgb = new Uint8ClampedArray(width * height * 3);
+  for (let i = 0, p = 0; p < rgb.length; i += 4, p += 3) {
+    rgb[p] = data[i];
+    rgb[p + 1] = data[i + 1];
+    rgb[p + 2] = data[i + 2];
+  }
+  return { width, height, rgb };
+}
+
 /** The RGB working copy of RGBA pixels ({width, height, data}), as analysis._hash_copy makes it. */
 export function hashCopy(image) {
-  const { width, height, data } = image;
+  const { width, height } = image;
   const scale = HASH_SIDE / Math.max(width, height);
-  if (scale >= 1) {
-    const rgb = new Uint8ClampedArray(width * height * 3);
-    for (let i = 0, p = 0; p < rgb.length; i += 4, p += 3) {
-      rgb[p] = data[i];
-      rgb[p + 1] = data[i + 1];
-      rgb[p + 2] = data[i + 2];
-    }
-    return { width, height, rgb };
-  }
+  if (scale >= 1) return rgbOf(image);
   return resizeArea(image, Math.max(1, roundHalfEven(width * scale)), Math.max(1, roundHalfEven(height * scale)));
 }
 
