@@ -38,7 +38,7 @@ run: $(STAMP) $(CATALOGUES)
 	@echo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: $(STAMP)
+test: $(STAMP) $(CATALOGUES)
 	$(BIN)/python -m pytest
 
 clean:

@@ -9,15 +9,16 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
-from casework.models import Case, Consent, Membership, Notice, Report, Role, Subject, TakedownRequest
-from detection.models import CrawlRun, Finding, MediaItem, ReferencePhoto, Watch
+from casework.models import Case, Consent, FeedPlatform, Membership, Notice, Report, Role, Subject, TakedownRequest
+from detection.models import CrawlRun, Finding, KnownImageHash, MediaItem, ReferencePhoto, Watch
 
 REVIEWERS = {Role.CASEWORKER, Role.ADMIN}
 NOTICE_ISSUERS = {Role.LEGAL, Role.ADMIN}
 STAFF = {Role.CASEWORKER, Role.LEGAL, Role.ADMIN}  # case triage and notes: everyone who works the case
-ROLE_REQUIRED = "Your role in this organisation does not allow this."
-NOT_STAFF = "These pages are for the staff of an organisation using Reclaim."
+ROLE_REQUIRED = _("Your role in this organisation does not allow this.")
+NOT_STAFF = _("These pages are for the staff of an organisation using Reclaim.")
 
 
 def organization_ids(user) -> list[int]:
@@ -116,6 +117,17 @@ def crawl_run_get_for_user(user, pk: int) -> CrawlRun:
     """A crawl run for one of the user's organisations: a watch's, or the command line's run for it."""
     runs = CrawlRun.objects.filter(organization_id__in=organization_ids(user)).select_related("watch", "organization")
     return _one_or_404(runs, pk, "crawl run")
+
+
+def known_hash_get_for_user(user, pk: int) -> KnownImageHash:
+    hashes = KnownImageHash.objects.filter(subject__organization_id__in=organization_ids(user))
+    return _one_or_404(hashes.select_related("subject__organization"), pk, "known-image hash")
+
+
+def feed_platform_get_for_user(user, pk: int) -> FeedPlatform:
+    """A platform admitted to one of the user's organisations' hash feeds."""
+    platforms = FeedPlatform.objects.filter(organization_id__in=organization_ids(user))
+    return _one_or_404(platforms.select_related("organization"), pk, "platform")
 
 
 def media_items_of(organization_ids: list[int]) -> QuerySet[MediaItem]:

@@ -1,18 +1,21 @@
 """Admin for platform operators (superusers). Writes go through services so they are audited."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import URLField
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from casework import models
 from casework.forms import ENROLLED, EnrolSubjectForm
 from casework.selectors import host_normalize
 from detection.admin import ReadOnlyAdmin
 
-HOST_NOT_A_DOMAIN = "Enter a host name such as example.com; it covers its sub-domains too."
+HOST_NOT_A_DOMAIN = _("Enter a host name such as example.com; it covers its sub-domains too.")
 
 
 @admin.register(models.Organization)
@@ -27,9 +30,20 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["organization", "role"]
 
 
+class ConsentTextForm(forms.ModelForm):
+    # One of the languages Reclaim is offered in: the receipt is written in it (casework.services.receipts).
+    language = forms.ChoiceField(choices=lambda: settings.LANGUAGES, label=_("Language"))
+
+    class Meta:
+        model = models.ConsentText
+        fields = ["version", "language", "title", "body", "purposes"]
+
+
 @admin.register(models.ConsentText)
 class ConsentTextAdmin(admin.ModelAdmin):
-    list_display = ["version", "title", "published_at"]
+    form = ConsentTextForm
+    list_display = ["version", "language", "title", "published_at"]
+    list_filter = ["language"]
 
     def has_change_permission(self, request, obj=None):
         # A consent records the exact wording it was given under: used versions are frozen.
@@ -51,7 +65,8 @@ class SubjectAdmin(ReadOnlyAdmin):
         if request.method == "POST" and form.is_valid() and (subject := form.enroll(by=request.user)):
             messages.success(request, ENROLLED.format(subject=subject))
             return redirect(reverse("admin:casework_subject_change", args=[subject.pk]))
-        context = {**self.admin_site.each_context(request), "form": form, "title": "Enrol a subject", "opts": self.model._meta}
+        context = {**self.admin_site.each_context(request), "form": form, "title": gettext("Enrol a subject"),
+                   "opts": self.model._meta}
         return TemplateResponse(request, "admin/casework/subject/enrol.html", context)
 
 
@@ -83,7 +98,7 @@ class PlatformAdmin(admin.ModelAdmin):
     inlines = [PlatformHostInline]
     formfield_overrides = {URLField: {"assume_scheme": "https"}}
 
-    @admin.display(description="Host names")
+    @admin.display(description=_("Host names"))
     def host_names(self, obj):
         return ", ".join(h.host for h in obj.hosts.all())
 
@@ -109,13 +124,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Revoke the selected tokens")
+    @admin.action(description=_("Revoke the selected tokens"))
     def revoke(self, request, queryset):
         from casework.services.api_tokens import api_token_revoke
 
         for token in queryset:
             api_token_revoke(token=token, by=request.user)
-        self.message_user(request, f"{queryset.count()} token(s) revoked.", messages.SUCCESS)
+        count = queryset.count()
+        revoked = ngettext("{count} token revoked.", "{count} tokens revoked.", count).format(count=count)
+        self.message_user(request, revoked, messages.SUCCESS)
 
 
 class WebhookDeliveryInline(admin.TabularInline):

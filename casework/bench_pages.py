@@ -62,6 +62,7 @@ PAGES = [
     Page("subject enrolment form", "casework:subject_enrol"),
     Page("finding (pending)", "casework:finding_detail", "finding"),
     Page("/watches/", "casework:watch_list"),
+    Page("/platforms/ (hash feed)", "casework:feed_platform_list"),
     Page("takedown request (legal)", "casework:takedown_detail", "takedown", role=Role.LEGAL),
     Page("API takedown-requests", "api:takedown_requests", role=LEGAL_TOKEN),
     Page("API takedown-requests page_size=200", "api:takedown_requests", query="page_size=200", role=LEGAL_TOKEN),
@@ -76,12 +77,15 @@ NOT_MEASURED = {
     **dict.fromkeys(
         ["casework:finding_media_reveal", "casework:finding_confirm", "casework:finding_reject",
          "casework:case_triage", "casework:case_note_create", "casework:case_status", "casework:report_case_open",
+         "casework:report_hashes_move",
          "casework:case_minor_record", "casework:case_media_upload", "casework:media_item_scan_again",
          "casework:consent_withdraw", "casework:subject_codes_reset", "casework:subject_hashes_add",
          "casework:subject_photo_add", "casework:takedown_transition", "casework:takedown_deadline_extend",
          "casework:notice_create", "casework:notice_send", "casework:notice_submission",
-         "casework:case_evidence_export", "api:media_submit"],
+         "casework:case_evidence_export", "api:media_submit", "casework:known_hash_remove",
+         "casework:feed_platform_admit", "casework:feed_platform_revoke", "stopncii:submit_feedback"],
         "a write (POST): not a page"),
+    "stopncii:fetch_hashes": "a platform's hash feed: paged through 1M records by bench --feed (casework.bench_feed)",
     **dict.fromkeys(
         ["casework:finding_media", "casework:finding_probe_crop", "casework:finding_reference_crop",
          "casework:consent_receipt", "casework:notice_pdf", "casework:notice_eml"],
@@ -157,7 +161,7 @@ def routes_not_measured() -> list[tuple[str, str]]:
     def walk(patterns, namespace):
         for pattern in patterns:
             if isinstance(pattern, URLResolver):
-                if pattern.namespace in ("casework", "api"):
+                if pattern.namespace in ("casework", "api", "stopncii"):
                     walk(pattern.url_patterns, pattern.namespace)
             elif isinstance(pattern, URLPattern) and namespace and pattern.name:
                 name = f"{namespace}:{pattern.name}"

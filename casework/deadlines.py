@@ -34,10 +34,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
 from django.db.models.lookups import LessThanOrEqual
+from django.utils.translation import pgettext
 
 from casework.models import Regime, TakedownRequest
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 ON_TRACK = "on_track"
 AT_RISK = "at_risk"
@@ -111,7 +112,8 @@ class DeadlineState:
 
     @property
     def label(self) -> str:
-        return {ON_TRACK: "on track", AT_RISK: "at risk", BREACHED: "breached"}[self.status]
+        return {ON_TRACK: pgettext("deadline", "on track"), AT_RISK: pgettext("deadline", "at risk"),
+                BREACHED: pgettext("deadline", "breached")}[self.status]
 
 
 def deadline_state(request: TakedownRequest, now: dt.datetime) -> DeadlineState | None:

@@ -11,8 +11,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from PIL import Image
 
-from casework.models import ConsentMethod, ConsentPurpose, ConsentText, Membership, Organization, Role
+from casework.demo_feed import demo_feed_seed
 from casework.demo_history import demo_history_seed
+from casework.models import ConsentMethod, ConsentPurpose, ConsentText, Membership, Organization, Role
 from casework.services.consent import subject_enroll
 from detection.models import MediaItem
 from detection.services import media_ingest, media_scan
@@ -21,11 +22,31 @@ DEMO_PASSWORD = "reclaim-demo-password"
 DEMO_SUBJECT_NAME = "Demo subject (astronaut)"
 DEMO_SUBJECT_EMAIL = "subject@demo.example.org"  # `manage.py demo` prints her portal sign-in link
 DEMO_USERS = [("casey", Role.CASEWORKER), ("lee", Role.LEGAL), ("ada", Role.ADMIN)]
+CONSENT_TITLE = "Likeness matching consent"
 CONSENT_BODY = (
     "I agree that Reclaim may keep reference photos of my face and a mathematical template computed "
     "from them, and compare them with reported and crawled media to find images of me. I can withdraw "
     "this consent at any time; my photos and templates are then deleted at once."
 )
+# The same version in the other languages the demo offers (README, "Languages"): a person consents to
+# the text they read, and their receipt follows it. Written to be read calmly: what is kept, what for,
+# and that it can be taken back.
+CONSENT_TRANSLATIONS = {
+    "es": (
+        "Consentimiento para la búsqueda por rostro",
+        "Acepto que Reclaim guarde fotos de referencia de mi rostro y una plantilla matemática calculada a "
+        "partir de ellas, y que las compare con el material denunciado y con el encontrado en internet para "
+        "localizar imágenes mías. Puedo retirar este consentimiento en cualquier momento; mis fotos y "
+        "plantillas se eliminan entonces de inmediato.",
+    ),
+    "de": (
+        "Einwilligung in den Gesichtsabgleich",
+        "Ich willige ein, dass Reclaim Referenzfotos meines Gesichts und ein daraus berechnetes "
+        "mathematisches Gesichtsmodell speichert und mit gemeldeten und im Internet gefundenen Medien "
+        "abgleicht, um Bilder von mir zu finden. Ich kann diese Einwilligung jederzeit widerrufen; meine "
+        "Fotos und Gesichtsmodelle werden dann sofort gelöscht.",
+    ),
+}
 
 
 def _jpeg(pixels: np.ndarray, quality: int = 90) -> bytes:
@@ -62,20 +83,20 @@ def demo_users(organization: Organization) -> dict:
     return users
 
 
-def demo_seed(log=print) -> None:
+def demo_seed(log=print, base_url: str = "http://127.0.0.1:8000") -> None:
     """Idempotent: running it again adds nothing."""
     images = demo_images()
     with transaction.atomic():
         organization, _ = Organization.objects.get_or_create(slug="demo", defaults={"name": "Demo Support Network"})
         users = demo_users(organization)
+        purposes = [ConsentPurpose.LIKENESS_MATCHING, ConsentPurpose.HASH_MATCHING]
         text, _ = ConsentText.objects.get_or_create(
-            version="1.0",
-            defaults={
-                "title": "Likeness matching consent",
-                "body": CONSENT_BODY,
-                "purposes": [ConsentPurpose.LIKENESS_MATCHING, ConsentPurpose.HASH_MATCHING],
-            },
+            version="1.0", language="en", defaults={"title": CONSENT_TITLE, "body": CONSENT_BODY, "purposes": purposes},
         )
+        for language, (title, body) in CONSENT_TRANSLATIONS.items():
+            ConsentText.objects.get_or_create(
+                version="1.0", language=language, defaults={"title": title, "body": body, "purposes": purposes},
+            )
         if not organization.cases.exists():
             # First, so the audit chain stays in time order: the history happened before today's enrolment.
             requests = demo_history_seed(organization=organization, caseworker=users["casey"], legal=users["lee"])
@@ -91,6 +112,8 @@ def demo_seed(log=print) -> None:
                 photos=[("reference.jpg", images["reference.jpg"])],
                 by=users["casey"],
             )
+        # Platforms reading the hash feed, and what they reported (casework.demo_feed).
+        demo_feed_seed(organization=organization, users=users, base_url=base_url.rstrip("/"), log=log)
     for name in ("reported-astronaut.jpg", "reported-coffee.jpg"):
         item = media_ingest(
             data=images[name],

@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.validators import URLValidator
+from django.utils.translation import gettext_lazy as _
 
 from casework.models import (
     Case,
@@ -19,21 +20,23 @@ from casework.services.takedowns import ACTIONS
 from casework.services.watches import WatchSettings
 from detection.services import EnrolmentError
 
-ENROLLED = "Enrolled {subject} with consent and one reference photo."
+ENROLLED = _("Enrolled {subject} with consent and one reference photo.")
 
 
 class ConfirmFindingForm(forms.Form):
     directory_platform = forms.ModelChoiceField(
-        queryset=Platform.objects.all(), required=False, label="Platform from the directory",
-        help_text="Chosen from the media's address when the directory knows its host; its contact is used.",
+        queryset=Platform.objects.all(), required=False, label=_("Platform from the directory"),
+        help_text=_("Chosen from the media's address when the directory knows its host; its contact is used."),
     )
     platform = forms.CharField(
-        max_length=200, required=False, help_text="Where the content is published, e.g. the site's name."
+        max_length=200, required=False, label=_("Platform"),
+        help_text=_("Where the content is published, e.g. the site's name."),
     )
     target_url = forms.URLField(
-        max_length=2000, assume_scheme="https", label="URL of the content", help_text="The page or file to remove."
+        max_length=2000, assume_scheme="https", label=_("URL of the content"),
+        help_text=_("The page or file to remove."),
     )
-    regime = forms.ChoiceField(choices=Regime.choices, initial=Regime.TAKE_IT_DOWN, label="Legal regime")
+    regime = forms.ChoiceField(choices=Regime.choices, initial=Regime.TAKE_IT_DOWN, label=_("Legal regime"))
 
     def clean(self):
         cleaned = super().clean()
@@ -43,36 +46,36 @@ class ConfirmFindingForm(forms.Form):
 
 
 class RejectFindingForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label=_("Reason"))
 
 
 class NoticeSubmissionForm(forms.Form):
     reference = forms.CharField(
-        max_length=500, label="Where it was submitted, and the confirmation",
-        help_text="e.g. the web form's address and the ticket or confirmation number the platform showed.",
+        max_length=500, label=_("Where it was submitted, and the confirmation"),
+        help_text=_("e.g. the web form's address and the ticket or confirmation number the platform showed."),
     )
 
 
 class TakedownTransitionForm(forms.Form):
-    action = forms.ChoiceField(choices=list(ACTIONS.items()))
+    action = forms.ChoiceField(choices=list(ACTIONS.items()), label=_("Action"))
     note = forms.CharField(
-        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="What happened: the platform's reply, a ticket number, where it was escalated.",
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Note"),
+        help_text=_("What happened: the platform's reply, a ticket number, where it was escalated."),
     )
 
 
 class DeadlineExtensionForm(forms.Form):
     reason = forms.CharField(
-        max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Reason the platform gave for the delay"
+        max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason the platform gave for the delay")
     )
 
 
 class CaseTriageForm(forms.Form):
     """Who works the case, how urgent it is, and its tags; each changed field is one service call."""
 
-    assignee = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False, label="Assigned to")
-    priority = forms.TypedChoiceField(choices=Case.Priority.choices, coerce=int)
-    tags = forms.CharField(max_length=1000, required=False, help_text="Separated by commas.")
+    assignee = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False, label=_("Assigned to"))
+    priority = forms.TypedChoiceField(choices=Case.Priority.choices, coerce=int, label=_("Priority"))
+    tags = forms.CharField(max_length=1000, required=False, label=_("Tags"), help_text=_("Separated by commas."))
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,34 +86,40 @@ class CaseTriageForm(forms.Form):
 
 
 class CaseNoteForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000, label="Note")
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000, label=_("Note"))
 
 
 class CaseStatusForm(forms.Form):
-    action = forms.ChoiceField(choices=[("close", "Close the case"), ("reopen", "Re-open the case")])
-    note = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    action = forms.ChoiceField(choices=[("close", _("Close the case")), ("reopen", _("Re-open the case"))],
+                               label=_("Action"))
+    note = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Note"))
 
 
 class CaseMediaForm(forms.Form):
-    file = forms.FileField(label="Image or video")
+    file = forms.FileField(label=_("Image or video"))
 
 
 class EnrolSubjectForm(forms.Form):
     """One subject, their consent, and a reference photo, enrolled in one go (the desk and the admin)."""
 
-    organization = forms.ModelChoiceField(queryset=Organization.objects.all())
-    display_name = forms.CharField(max_length=200, help_text="A pseudonym is fine.")
-    contact_email = forms.EmailField(required=False)
-    consent_text = forms.ModelChoiceField(queryset=ConsentText.objects.order_by("-published_at"))
+    organization = forms.ModelChoiceField(queryset=Organization.objects.all(), label=_("Organization"))
+    display_name = forms.CharField(max_length=200, label=_("Display name"), help_text=_("A pseudonym is fine."))
+    contact_email = forms.EmailField(required=False, label=_("Contact email"))
+    # The text in the language the person read: each language of a version is its own choice.
+    consent_text = forms.ModelChoiceField(queryset=ConsentText.objects.order_by("-published_at", "version", "language"),
+                                          label=_("Consent text"))
     purposes = forms.MultipleChoiceField(
-        choices=ConsentPurpose.choices, initial=[ConsentPurpose.LIKENESS_MATCHING], widget=forms.CheckboxSelectMultiple
+        choices=ConsentPurpose.choices, initial=[ConsentPurpose.LIKENESS_MATCHING], widget=forms.CheckboxSelectMultiple,
+        label=_("Purposes"),
     )
-    method = forms.ChoiceField(choices=ConsentMethod.choices)
-    signature = forms.CharField(max_length=200, help_text="The typed name of the person who consented.")
+    method = forms.ChoiceField(choices=ConsentMethod.choices, label=_("Method"))
+    signature = forms.CharField(max_length=200, label=_("Signature"),
+                                help_text=_("The typed name of the person who consented."))
     authority_document = forms.FileField(
-        required=False, help_text="Required when a representative consents: their power of attorney, court order…"
+        required=False, label=_("Authority document"),
+        help_text=_("Required when a representative consents: their power of attorney, court order…"),
     )
-    photo = forms.ImageField(help_text="A photo showing only the subject's face.")
+    photo = forms.ImageField(label=_("Photo"), help_text=_("A photo showing only the subject's face."))
 
     def __init__(self, *args, organizations=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -137,38 +146,40 @@ class EnrolSubjectForm(forms.Form):
 
 
 class PhotoForm(forms.Form):
-    photo = forms.ImageField(label="A clear photo of your face, alone in the picture")
+    photo = forms.ImageField(label=_("A clear photo of your face, alone in the picture"))
 
 
 class KnownHashesForm(forms.Form):
     hashes = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
-        label="Hashes of known images, one per line", max_length=100_000,
-        help_text="Made where the images are, with python -m detection.engine.hash_files IMAGE...: "
-                  "paste its lines, never the images.",
+        # A video's frame hashes are one line of about 75 characters a sampled frame: an hour is 550 kB.
+        label=_("Hashes of known images, one per line"), max_length=1_000_000,
+        help_text=_("Made where the images are, with python -m detection.engine.hash_files IMAGE...: "
+                    "paste its lines, never the images."),
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # The browser hasher leaves out images whose PDQ quality scans would ignore.
         self.pdq_min_quality = settings.PDQ_MIN_QUALITY
+        self.video_max_seconds = settings.MEDIA_MAX_DURATION_S  # and the frames of videos scans would refuse
 
 
 class WithdrawalOnBehalfForm(forms.Form):
-    how = forms.CharField(max_length=2000, label="How the subject asked, and their reason if they gave one",
+    how = forms.CharField(max_length=2000, label=_("How the subject asked, and their reason if they gave one"),
                           widget=forms.Textarea(attrs={"rows": 2}),
-                          help_text="For example: phone call on the number in the file. Kept with the withdrawal.")
+                          help_text=_("For example: phone call on the number in the file. Kept with the withdrawal."))
 
 
 class CodesResetForm(forms.Form):
-    reason = forms.CharField(max_length=500, label="How you checked it is them, and why",
-                             help_text="Kept in the audit trail.")
+    reason = forms.CharField(max_length=500, label=_("How you checked it is them, and why"),
+                             help_text=_("Kept in the audit trail."))
 
 
-START_URLS_NEEDED = "Give at least one start address, one per line."
-NOT_A_WEB_ADDRESS = "{line} is not a web address (http:// or https://)."
-NOT_A_WEB_PATTERN = "{line} is not a pattern of web addresses: start it with http:// or https://."
-TOO_MANY_LINES = "At most {count} lines."
+START_URLS_NEEDED = _("Give at least one start address, one per line.")
+NOT_A_WEB_ADDRESS = _("{line} is not a web address (http:// or https://).")
+NOT_A_WEB_PATTERN = _("{line} is not a pattern of web addresses: start it with http:// or https://.")
+TOO_MANY_LINES = _("At most {count} lines.")
 MAX_LINES = 100
 
 
@@ -194,29 +205,30 @@ def _is_web_address(line: str) -> bool:
 class WatchForm(forms.Form):
     """A watch's settings (casework.services.watches.WatchSettings); robots.txt is RobotsForm's."""
 
-    organization = forms.ModelChoiceField(queryset=Organization.objects.none())
-    name = forms.CharField(max_length=200, help_text="e.g. the site's name and the section watched.")
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label=_("Organization"))
+    name = forms.CharField(max_length=200, label=_("Name"),
+                           help_text=_("e.g. the site's name and the section watched."))
     start_urls = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}), label="Start addresses",
-        help_text="One per line: the pages the crawl begins with.", max_length=50_000,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}), label=_("Start addresses"),
+        help_text=_("One per line: the pages the crawl begins with."), max_length=50_000,
         error_messages={"required": START_URLS_NEEDED},
     )
     patterns = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}), required=False, max_length=50_000,
-        label="Stay within",
-        help_text="Optional, one per line, * for any text: https://example.org/forum/* . "
-                  "Empty: anything on the start addresses' sites.",
+        label=_("Stay within"),
+        help_text=_("Optional, one per line, * for any text: https://example.org/forum/* . "
+                    "Empty: anything on the start addresses' sites."),
     )
-    max_depth = forms.IntegerField(min_value=0, max_value=20, initial=4, label="Links deep",
-                                   help_text="0 reads only the start addresses.")
-    max_pages = forms.IntegerField(min_value=1, max_value=100_000, initial=500, label="Pages per run at most")
+    max_depth = forms.IntegerField(min_value=0, max_value=20, initial=4, label=_("Links deep"),
+                                   help_text=_("0 reads only the start addresses."))
+    max_pages = forms.IntegerField(min_value=1, max_value=100_000, initial=500, label=_("Pages per run at most"))
     schedule_minutes = forms.IntegerField(
-        min_value=0, max_value=60 * 24 * 365, initial=0, label="Run every (minutes)",
-        help_text="0: only when someone presses Crawl now. 1440 is daily.",
+        min_value=0, max_value=60 * 24 * 365, initial=0, label=_("Run every (minutes)"),
+        help_text=_("0: only when someone presses Crawl now. 1440 is daily."),
     )
     per_host_rate = forms.FloatField(
-        min_value=0.01, max_value=20, initial=1.0, label="Requests per second to one site",
-        help_text="Across all workers. Keep it low: a site that notices a crawler may block it or hide content.",
+        min_value=0.01, max_value=20, initial=1.0, label=_("Requests per second to one site"),
+        help_text=_("Across all workers. Keep it low: a site that notices a crawler may block it or hide content."),
     )
 
     def __init__(self, *args, organizations, watch=None, **kwargs):
@@ -252,10 +264,25 @@ class WatchForm(forms.Form):
 
 class RobotsForm(forms.Form):
     respect_robots = forms.TypedChoiceField(
-        choices=[("1", "Obey robots.txt"), ("0", "Ignore robots.txt for this watch")],
+        choices=[("1", _("Obey robots.txt")), ("0", _("Ignore robots.txt for this watch"))],
         coerce=lambda value: value == "1", widget=forms.RadioSelect, label="robots.txt",
     )
     reason = forms.CharField(
         max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}),
-        label="Why (required to ignore it)", help_text="Kept in the audit trail with your name.",
+        label=_("Why (required to ignore it)"), help_text=_("Kept in the audit trail with your name."),
     )
+
+
+class FeedPlatformAdmitForm(forms.Form):
+    """An organisation admin admits a platform to the organisation's hash feed (casework.views.feed_platforms)."""
+
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label=_("Organisation"))
+    name = forms.CharField(max_length=100, label=_("Platform"),
+                           help_text=_("As the platform is known, e.g. “ExamplePlatform”: shown on cases, the desk "
+                                       "and the metrics when it reports what it did with a match."))
+
+    def __init__(self, *args, organizations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+        if len(organizations) == 1:
+            self.fields["organization"].initial = organizations[0]

@@ -3,6 +3,8 @@ and the audit log. Every write goes through ``casework.services``."""
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Organization(models.Model):
@@ -17,9 +19,9 @@ class Organization(models.Model):
 
 
 class Role(models.TextChoices):
-    CASEWORKER = "caseworker", "Caseworker"
-    LEGAL = "legal", "Legal staff"
-    ADMIN = "admin", "Organisation admin"
+    CASEWORKER = "caseworker", _("Caseworker")
+    LEGAL = "legal", _("Legal staff")
+    ADMIN = "admin", _("Organisation admin")
 
 
 class Membership(models.Model):
@@ -51,34 +53,47 @@ class Subject(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="subject"
     )
+    # The language the subject reads (a code of settings.LANGUAGES): e-mails to them are written in it.
+    # First the consent text's they read, then their choice on the portal's switcher or at sign-in
+    # (casework.views.language). Empty: not known, so LANGUAGE_CODE. No choices: adding a language to
+    # settings must not need a migration.
+    language = models.CharField(max_length=10, blank=True)
 
     def __str__(self) -> str:
         return self.display_name
 
 
 class ConsentPurpose(models.TextChoices):
-    LIKENESS_MATCHING = "likeness_matching", "Match my face in reported and crawled media"
-    HASH_MATCHING = "hash_matching", "Match hashes of known images of me"
-    HASH_SHARING = "hash_sharing", "Share those hashes with platforms"
+    LIKENESS_MATCHING = "likeness_matching", _("Match my face in reported and crawled media")
+    HASH_MATCHING = "hash_matching", _("Match hashes of known images of me")
+    HASH_SHARING = "hash_sharing", _("Share those hashes with platforms")
 
 
 class ConsentText(models.Model):
-    """One published version of the consent wording. Never edited once a consent points at it."""
+    """One published version of the consent wording, in one language. Never edited once a consent
+    points at it. A version exists in several languages (one row each, the same purposes): the person
+    consents to the text they read, and their receipt records and follows its language."""
 
-    version = models.CharField(max_length=40, unique=True)
+    version = models.CharField(max_length=40)
+    language = models.CharField(max_length=10, default="en", help_text="A language code of settings.LANGUAGES.")
     title = models.CharField(max_length=200)
     body = models.TextField()
     purposes = models.JSONField(help_text="The ConsentPurpose values this text asks for.")
     published_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "language"], name="one_consent_text_per_version_language"),
+        ]
+
     def __str__(self) -> str:
-        return f"{self.title} (v{self.version})"
+        return f"{self.title} (v{self.version}, {self.language})"
 
 
 class ConsentMethod(models.TextChoices):
-    ONLINE_SIGNATURE = "online_signature", "Online, e-signed by the subject"
-    PAPER_WITNESSED = "paper_witnessed", "On paper, witnessed by a caseworker"
-    REPRESENTATIVE = "representative", "By an authorised representative"
+    ONLINE_SIGNATURE = "online_signature", _("Online, e-signed by the subject")
+    PAPER_WITNESSED = "paper_witnessed", _("On paper, witnessed by a caseworker")
+    REPRESENTATIVE = "representative", _("By an authorised representative")
 
 
 class Consent(models.Model):
@@ -112,18 +127,18 @@ class Consent(models.Model):
 
 
 class ReporterRole(models.TextChoices):
-    DEPICTED = "depicted", "The person depicted"
-    REPRESENTATIVE = "representative", "A representative of the person depicted"
-    BYSTANDER = "bystander", "Someone else"
+    DEPICTED = "depicted", _("The person depicted")
+    REPRESENTATIVE = "representative", _("A representative of the person depicted")
+    BYSTANDER = "bystander", _("Someone else")
 
 
 class Report(models.Model):
     """A report from the public. The reporter follows it with the reference and a PIN."""
 
     class Status(models.TextChoices):
-        RECEIVED = "received", "Received"
-        IN_REVIEW = "in_review", "Being reviewed"
-        CLOSED = "closed", "Closed"
+        RECEIVED = "received", pgettext_lazy("report status", "Received")
+        IN_REVIEW = "in_review", pgettext_lazy("report status", "Being reviewed")
+        CLOSED = "closed", pgettext_lazy("report status", "Closed")
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="reports")
     reference = models.CharField(max_length=20, unique=True)
@@ -156,14 +171,14 @@ class Report(models.Model):
 
 class Case(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", pgettext_lazy("case status", "Open")
+        CLOSED = "closed", pgettext_lazy("case status", "Closed")
 
     class Priority(models.IntegerChoices):
-        LOW = 1, "Low"
-        NORMAL = 2, "Normal"
-        HIGH = 3, "High"
-        URGENT = 4, "Urgent"
+        LOW = 1, pgettext_lazy("case priority", "Low")
+        NORMAL = 2, pgettext_lazy("case priority", "Normal")
+        HIGH = 3, pgettext_lazy("case priority", "High")
+        URGENT = 4, pgettext_lazy("case priority", "Urgent")
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="cases")
     reference = models.CharField(max_length=20, unique=True)
@@ -236,11 +251,11 @@ class PlatformHost(models.Model):
 
 
 class Regime(models.TextChoices):
-    TAKE_IT_DOWN = "take_it_down", "US TAKE IT DOWN Act"
-    DMCA = "dmca", "DMCA 512(c)(3)"
-    DSA = "dsa", "EU DSA Art. 16"
-    GDPR = "gdpr", "GDPR Art. 17"
-    DELISTING = "delisting", "Search-engine delisting"
+    TAKE_IT_DOWN = "take_it_down", _("US TAKE IT DOWN Act")
+    DMCA = "dmca", _("DMCA 512(c)(3)")
+    DSA = "dsa", _("EU DSA Art. 16")
+    GDPR = "gdpr", _("GDPR Art. 17")
+    DELISTING = "delisting", _("Search-engine delisting")
 
 
 class TakedownRequest(models.Model):
@@ -249,17 +264,17 @@ class TakedownRequest(models.Model):
     class State(models.TextChoices):
         """Transitions between these are in casework.services.takedowns.TRANSITIONS."""
 
-        DRAFT = "draft", "Draft"
-        READY = "ready", "Ready to send"
-        SENT = "sent", "Sent"
-        ACKNOWLEDGED = "acknowledged", "Acknowledged by the platform"
-        REMOVED = "removed", "Removed"
-        REFUSED = "refused", "Refused"
-        NO_RESPONSE = "no_response", "No response"
-        ESCALATED = "escalated", "Escalated"
-        REMOVAL_VERIFIED = "removal_verified", "Removal verified"
-        CLOSED = "closed", "Closed"
-        REOPENED = "reopened", "Re-opened: content returned"
+        DRAFT = "draft", pgettext_lazy("takedown request state", "Draft")
+        READY = "ready", pgettext_lazy("takedown request state", "Ready to send")
+        SENT = "sent", pgettext_lazy("takedown request state", "Sent")
+        ACKNOWLEDGED = "acknowledged", pgettext_lazy("takedown request state", "Acknowledged by the platform")
+        REMOVED = "removed", pgettext_lazy("takedown request state", "Removed")
+        REFUSED = "refused", pgettext_lazy("takedown request state", "Refused")
+        NO_RESPONSE = "no_response", pgettext_lazy("takedown request state", "No response")
+        ESCALATED = "escalated", pgettext_lazy("takedown request state", "Escalated")
+        REMOVAL_VERIFIED = "removal_verified", pgettext_lazy("takedown request state", "Removal verified")
+        CLOSED = "closed", pgettext_lazy("takedown request state", "Closed")
+        REOPENED = "reopened", pgettext_lazy("takedown request state", "Re-opened: content returned")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="takedown_requests")
     # The case's organisation, copied when the request is drafted (a case never changes organisation), so
@@ -307,10 +322,10 @@ class RecheckResult(models.Model):
     """One visit to a takedown request's URL to see whether the content is still there."""
 
     class Outcome(models.TextChoices):
-        REMOVED = "removed", "Removed"
-        STILL_PRESENT = "still_present", "Still present"
-        CHANGED = "changed", "Changed: the page is there, the content was not found"
-        FAILED = "failed", "Could not be checked"
+        REMOVED = "removed", pgettext_lazy("recheck outcome", "Removed")
+        STILL_PRESENT = "still_present", pgettext_lazy("recheck outcome", "Still present")
+        CHANGED = "changed", pgettext_lazy("recheck outcome", "Changed: the page is there, the content was not found")
+        FAILED = "failed", pgettext_lazy("recheck outcome", "Could not be checked")
 
     request = models.ForeignKey(TakedownRequest, on_delete=models.CASCADE, related_name="rechecks")
     checked_at = models.DateTimeField()
@@ -356,8 +371,8 @@ class Notice(models.Model):
     known_copies = models.JSONField(default=list, blank=True, help_text="[{url, sha256}] found by the matcher.")
 
     class Channel(models.TextChoices):
-        EMAIL = "email", "E-mail"
-        WEB_FORM = "web_form", "The platform's web form"
+        EMAIL = "email", _("E-mail")
+        WEB_FORM = "web_form", _("The platform's web form")
 
     sent_via = models.CharField(max_length=20, choices=Channel.choices, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -469,3 +484,128 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["webhook", "-created_at"])]
+
+
+# The hash feed for platforms (issue 14): StopNCII's hash API, served per organisation
+# (casework.api.stopncii), so a platform running HMA or python-threatexchange subscribes without new code.
+
+
+class FeedPlatform(models.Model):
+    """A platform an organisation admits to its hash feed: it fetches the hashes the organisation's subjects
+    consented to share, and reports what it did with matches. Its two keys (StopNCII's ``x-functions-key``
+    and ``Ocp-Apim-Subscription-Key``) are kept only as SHA-256, like API tokens: shown once, revocable."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="feed_platforms")
+    name = models.CharField(_("name"), max_length=100, help_text=_("As the platform is known: shown on cases, the "
+                                                                    "desk and to the other platforms in feedback."))
+    function_key_sha256 = models.CharField(max_length=64, unique=True)
+    subscription_key_sha256 = models.CharField(max_length=64, unique=True)
+    key_prefix = models.CharField(max_length=12, help_text="The subscription key's first characters, to recognise it.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            # A revoked platform keeps its name in the log; the same platform may be admitted again with new keys.
+            models.UniqueConstraint(fields=["organization", "name"], condition=models.Q(revoked_at__isnull=True),
+                                    name="one_live_feed_platform_name_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} · {self.organization}"
+
+
+class FeedRecord(models.Model):
+    """One hash in an organisation's feed, as StopNCII's ``hashRecords`` carry it; a platform replaces what
+    it holds for the same signal type and value with the newest record it reads.
+
+    A record outlives its hash: when no case is active any more it stays as a tombstone (Withdrawn or
+    Deleted) for HASH_FEED_TOMBSTONE_DAYS, so that platforms read that they must delete it, and is then
+    purged with the retention run (casework.services.hash_feed.hash_feed_tombstones_purge)."""
+
+    class SignalType(models.TextChoices):
+        IMAGE_PDQ = "ImagePDQ", _("PDQ of an image")
+        VIDEO_MD5 = "VideoMD5", _("MD5 of a video")
+
+    class Status(models.TextChoices):
+        # StopNCII's spellings (python-threatexchange's StopNCIICaseStatus); a client deletes the last two.
+        ACTIVE = "Active", _("Shared")
+        WITHDRAWN = "Withdrawn", _("Withdrawn: consent to sharing ended")
+        DELETED = "Deleted", _("Deleted: removed by a caseworker or for retention")
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="feed_records")
+    signal_type = models.CharField(max_length=10, choices=SignalType.choices)
+    hash_value = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    # StopNCII's lastModtimestamp (whole seconds there); the feed is read in (modified_at, id) order.
+    modified_at = models.DateTimeField()
+    # StopNCII's CSPFeedbacks: the latest feedback of each platform, by platform id:
+    # {"12": {"source": "ExamplePlatform", "feedbackValue": "Blocked", "tags": ["…"]}}. Kept on the row so
+    # that a page of the feed is one read of records and one of their cases, however much feedback there is.
+    feedbacks = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "signal_type", "hash_value"],
+                                    name="one_feed_record_per_org_and_hash"),
+        ]
+        indexes = [
+            # FetchHashes: one organisation's records changed since a time, in order; a page starts where the
+            # last one ended, so every page reads the index from its cursor, never an offset.
+            models.Index(fields=["organization", "modified_at", "id"], name="feed_record_org_modified"),
+            # The purge of old tombstones.
+            models.Index(fields=["status", "modified_at"], name="feed_record_status_modified"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signal_type} {self.hash_value[:12]}… ({self.status})"
+
+
+class FeedCase(models.Model):
+    """One subject's known hash in the feed: StopNCII's "case". Its number is random and says nothing about
+    the subject or Reclaim's case references; the links to the subject and the hash are cleared when it
+    leaves the feed, so a tombstone tells nobody whose it was."""
+
+    record = models.ForeignKey(FeedRecord, on_delete=models.CASCADE, related_name="cases")
+    number = models.CharField(max_length=36, unique=True)  # a UUID4, as StopNCII's case numbers are
+    status = models.CharField(max_length=10, choices=FeedRecord.Status.choices)
+    subject = models.ForeignKey(Subject, null=True, blank=True, on_delete=models.SET_NULL, related_name="feed_cases")
+    known_hash = models.ForeignKey("detection.KnownImageHash", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="feed_cases")
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["known_hash"], condition=models.Q(known_hash__isnull=False),
+                                    name="one_feed_case_per_known_hash"),
+        ]
+        indexes = [models.Index(fields=["subject", "status"], name="feed_case_subject_status")]
+
+
+class FeedFeedback(models.Model):
+    """One feedback a platform sent on a hash of the feed (SubmitFeedback). The record's ``feedbacks`` keeps
+    each platform's latest; these rows are the history the case page, the desk and the metrics count."""
+
+    class Value(models.TextChoices):
+        BLOCKED = "Blocked", _("Blocked")
+        NOT_BLOCKED = "NotBlocked", _("Not blocked")
+        PENDING_REVIEW = "PendingReview", _("Pending review")
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="feed_feedbacks")
+    platform = models.ForeignKey(FeedPlatform, on_delete=models.PROTECT, related_name="feedbacks")
+    # Cleared when a tombstone is purged: the count stays in the metrics, the hash goes.
+    record = models.ForeignKey(FeedRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    value = models.CharField(max_length=20, choices=Value.choices)
+    tags = models.JSONField(default=list, blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "received_at"], name="feed_feedback_org_received"),
+            models.Index(fields=["record", "platform"], name="feed_feedback_record_platform"),
+        ]

@@ -13,10 +13,11 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy
 
 from config.middleware import refusal_response
 
-TOO_MANY_POSTS = (
+TOO_MANY_POSTS = gettext_lazy(
     "This form was sent many times from your connection in a short while, so we paused it to keep the "
     "service working for everyone. Please wait {seconds} seconds, then send it again."
 )

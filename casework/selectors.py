@@ -19,6 +19,7 @@ from django.db.models import (
     FloatField,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -28,6 +29,7 @@ from django.db.models import (
 )
 from django.db.models import Case as Case_  # casework.models.Case is the case a caseworker works
 from django.db.models.functions import Cast, Coalesce, NullIf, RowNumber, TruncDate, TruncMonth
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext_lazy
 
 from casework import access
 from casework.models import (
@@ -44,7 +46,8 @@ from casework.models import (
     Subject,
     TakedownRequest,
 )
-from detection.engine.indicators import combined
+from detection.engine.indicators import clip_probe, combined
+from detection.engine.video.vpdq import VPDQ_PREFIX
 from detection.models import (
     CrawlPage,
     CrawlRun,
@@ -68,21 +71,32 @@ class IndicatorSummary:
     strongest: list[tuple[str, float]]  # (name, score), strongest first
 
 
+# Results that say how sure they are in words, with the figure validated on sources they were not fitted to: their
+# meaning is re-rendered from the stored evidence, so results stored under an earlier wording read in the current one.
+SAID_IN_WORDS = {combined.CombinedLikelihood.name: combined.meaning_of,
+                 clip_probe.LearnedClipProbe.name: clip_probe.meaning_of}
+# Figures stored by earlier versions that were not measured on unseen sources: never shown.
+UNVALIDATED_EVIDENCE = ("cross_validated_auc", "cross_validation")
+
+
 def indicators_for_page(item: MediaItem) -> list[IndicatorResult]:
     """A media item's indicators as the finding page lists them: applicable signals first, strongest first,
-    "not applicable" ones last. The combined result carries ``strength`` (words, never a percentage) and
-    its meaning in the current wording, whenever it was computed."""
+    "not applicable" ones last. The combined result and the learned probe carry ``strength`` (words, never a
+    percentage) and their meaning in the current wording and the reader's language, with their validated figure."""
     results = sorted(item.indicators.all(), key=lambda r: (r.score is None, -(r.score or 0), r.name))
     for result in results:
-        if result.name == combined.CombinedLikelihood.name and result.score is not None:
-            result.strength = combined.evidence_strength(result.score)
-            result.meaning = combined.meaning_of(result.score, result.evidence)
+        if result.name in SAID_IN_WORDS and result.score is not None:
+            result.strength = combined.strength_words(result.score, gettext, result.evidence)
+            result.meaning = SAID_IN_WORDS[result.name](result.score, result.evidence, gettext)
+        if isinstance(result.evidence, dict):
+            result.evidence = {key: value for key, value in result.evidence.items() if key not in UNVALIDATED_EVIDENCE}
     return results
 
 
 def indicators_summarize(results: list[IndicatorResult]) -> IndicatorSummary:
-    # The signals only: the combined result is a summary of them, shown in words on the finding page.
-    applicable = sorted((r for r in results if r.score is not None and r.name != combined.CombinedLikelihood.name),
+    # The hand-made signals only: the combined result and the learned probe are said in words, with their validated
+    # figures, on the finding page; a bare number here would read as a probability.
+    applicable = sorted((r for r in results if r.score is not None and r.name not in SAID_IN_WORDS),
                         key=lambda r: (-r.score, r.name))
     return IndicatorSummary(
         measured=len(results),
@@ -146,24 +160,24 @@ def case_confirmed_media(case: Case) -> QuerySet[MediaItem]:
 
 
 ACTION_LABELS = {
-    "case.opened": "Case opened",
-    "case.closed": "Case closed",
-    "case.reopened": "Case re-opened",
-    "case.assigned": "Assigned",
-    "case.priority_set": "Priority changed",
-    "case.tags_set": "Tags changed",
-    "case.note_added": "Note",
-    "case.media_added": "Media added",
-    "case.minor_recorded": "Recorded: the person depicted is a minor",
-    "case.finding_attached": "Re-upload found and attached",
-    "report.in_review": "Report taken into review",
-    "finding.confirmed": "Finding confirmed",
-    "finding.rejected": "Finding rejected",
-    "notice.generated": "Notice generated",
-    "takedown_request.created": "Takedown request drafted",
-    "takedown_request.deadline_extended": "Deadline extended",
-    "takedown_request.deadline_at_risk": "Deadline at risk",
-    "takedown_request.deadline_breached": "Deadline breached",
+    "case.opened": gettext_lazy("Case opened"),
+    "case.closed": gettext_lazy("Case closed"),
+    "case.reopened": gettext_lazy("Case re-opened"),
+    "case.assigned": gettext_lazy("Assigned"),
+    "case.priority_set": gettext_lazy("Priority changed"),
+    "case.tags_set": gettext_lazy("Tags changed"),
+    "case.note_added": pgettext_lazy("timeline entry", "Note"),
+    "case.media_added": gettext_lazy("Media added"),
+    "case.minor_recorded": gettext_lazy("Recorded: the person depicted is a minor"),
+    "case.finding_attached": gettext_lazy("Re-upload found and attached"),
+    "report.in_review": gettext_lazy("Report taken into review"),
+    "finding.confirmed": gettext_lazy("Finding confirmed"),
+    "finding.rejected": gettext_lazy("Finding rejected"),
+    "notice.generated": gettext_lazy("Notice generated"),
+    "takedown_request.created": gettext_lazy("Takedown request drafted"),
+    "takedown_request.deadline_extended": gettext_lazy("Deadline extended"),
+    "takedown_request.deadline_at_risk": gettext_lazy("Deadline at risk"),
+    "takedown_request.deadline_breached": gettext_lazy("Deadline breached"),
 }
 
 
@@ -179,7 +193,7 @@ class TimelineEntry:
 def _who(event: AuditEvent) -> str:
     if event.actor_id is not None:
         return event.actor_name  # annotated by _timeline_entries (the user's USERNAME_FIELD is username)
-    return "Reclaim (automatic)" if event.actor_label == "system" else event.actor_label
+    return gettext("Reclaim (automatic)") if event.actor_label == "system" else event.actor_label
 
 
 def _label(action: str) -> str:
@@ -197,11 +211,14 @@ def _detail(event: AuditEvent) -> str:
     if event.action == "case.note_added":
         return event.note or ""  # annotated by _timeline_event_branches
     if event.action == "case.assigned":
-        return f"to {data.get('assignee_name') or 'nobody'}"
+        if data.get("assignee_name"):
+            return gettext("to {name}").format(name=data["assignee_name"])
+        return gettext("to nobody")
     if event.action == "case.priority_set":
-        return f"{data.get('from_label', '')} → {data.get('to_label', '')}"
+        before = _priority_label(data.get("from"), data.get("from_label", ""))
+        return f"{before} → {_priority_label(data.get('to'), data.get('to_label', ''))}"
     if event.action == "case.tags_set":
-        return ", ".join(data.get("tags", [])) or "no tags"
+        return ", ".join(data.get("tags", [])) or gettext("no tags")
     if event.action == "takedown_request.created":
         return f"{data.get('platform', '')} · {data.get('url', '')}"
     for key in ("note", "reason"):
@@ -210,13 +227,21 @@ def _detail(event: AuditEvent) -> str:
     return ""
 
 
+def _priority_label(value, recorded: str) -> str:
+    """A priority in the reader's language; the label the event recorded when the value is not one now."""
+    try:
+        return str(Case.Priority(value).label)
+    except ValueError:
+        return recorded
+
+
 _ABOUT = {
-    "casework.case": "Case",
-    "casework.casenote": "Case",
-    "casework.report": "Report",
-    "casework.takedownrequest": "Request #{id}",
-    "casework.notice": "Notice #{id}",
-    "detection.finding": "Finding #{id}",
+    "casework.case": pgettext_lazy("what a timeline entry is about", "Case"),
+    "casework.casenote": pgettext_lazy("what a timeline entry is about", "Case"),
+    "casework.report": pgettext_lazy("what a timeline entry is about", "Report"),
+    "casework.takedownrequest": pgettext_lazy("what a timeline entry is about", "Request #{id}"),
+    "casework.notice": pgettext_lazy("what a timeline entry is about", "Notice #{id}"),
+    "detection.finding": pgettext_lazy("what a timeline entry is about", "Finding #{id}"),
 }
 
 
@@ -290,11 +315,12 @@ def _timeline_entries(case: Case, rows: list[dict]) -> list[TimelineEntry]:
                                          about=_about(event), detail=_detail(event)))
         else:
             recheck = rechecks[row["key"]]
-            status = f"HTTP {recheck.http_status}" if recheck.http_status else "no HTTP answer"
+            status = f"HTTP {recheck.http_status}" if recheck.http_status else gettext("no HTTP answer")
             entries.append(TimelineEntry(
-                at=recheck.checked_at, who="Reclaim (recheck)",
-                what=f"URL rechecked: {recheck.get_outcome_display()}",
-                about=f"Request #{recheck.request_id}", detail=f"{status}. {recheck.detail}".strip(),
+                at=recheck.checked_at, who=gettext("Reclaim (recheck)"),
+                what=gettext("URL rechecked: {outcome}").format(outcome=recheck.get_outcome_display()),
+                about=_ABOUT["casework.takedownrequest"].format(id=recheck.request_id),
+                detail=f"{status}. {recheck.detail}".strip(),
             ))
     return entries
 
@@ -360,18 +386,21 @@ def consent_withdrawal_consequences(consent: Consent) -> list[str]:
     other_purposes = {p for c in others for p in c.purposes}
     lines = []
     if ConsentPurpose.LIKENESS_MATCHING in consent.purposes and ConsentPurpose.LIKENESS_MATCHING not in other_purposes:
-        lines.append("Your reference photos and the face data made from them are deleted now. "
-                     "We stop looking for your face in new reports and searches.")
+        lines.append(gettext("Your reference photos and the face data made from them are deleted now. "
+                             "We stop looking for your face in new reports and searches."))
     if ConsentPurpose.HASH_MATCHING in consent.purposes and ConsentPurpose.HASH_MATCHING not in other_purposes:
-        lines.append("The fingerprints (hashes) of known images of you are deleted now, and we stop matching them.")
+        lines.append(gettext("The fingerprints (hashes) of known images of you are deleted now, and we stop "
+                             "matching them."))
     if ConsentPurpose.HASH_SHARING in consent.purposes and ConsentPurpose.HASH_SHARING not in other_purposes:
-        lines.append("We stop sharing those hashes with platforms. Hashes platforms already received stay with them.")
+        lines.append(gettext("We stop sharing those hashes with platforms: the platforms that received them are "
+                             "told to delete them when they next read our list. We cannot check that they do."))
     if lines:
-        lines.append("Possible matches waiting for a caseworker to check are deleted too.")
+        lines.append(gettext("Possible matches waiting for a caseworker to check are deleted too."))
     else:
-        lines.append("Another consent of yours still covers the same uses, so no data is deleted now.")
-    lines.append("Your open cases carry on: removal requests already sent stay with the sites they went to.")
-    lines.append("This cannot be undone here. To start again, you would give consent again with your caseworker.")
+        lines.append(gettext("Another consent of yours still covers the same uses, so no data is deleted now."))
+    lines.append(gettext("Your open cases carry on: removal requests already sent stay with the sites they went to."))
+    lines.append(gettext("This cannot be undone here. To start again, you would give consent again with your "
+                         "caseworker."))
     return lines
 
 
@@ -385,12 +414,20 @@ _WAITING = {
     TakedownRequest.State.ESCALATED,
 }
 _REMOVED = {TakedownRequest.State.REMOVED, TakedownRequest.State.REMOVAL_VERIFIED}
+# Whole sentences per count (ngettext), in the reader's language when the page is rendered.
 _PLAIN_REQUESTS = [
-    (_PREPARING, "We are preparing {n} request{s} to have the content removed."),
-    (_WAITING, "We have asked {n} time{s} for content to be removed and are waiting for the site to act."),
-    (_REMOVED, "{n} removal{s} done: the content is gone from where we asked."),
-    ({TakedownRequest.State.REFUSED}, "{n} request{s} refused by the site. We are looking at what else can be done."),
-    ({TakedownRequest.State.REOPENED}, "Content came back in {n} place{s}. We are asking again."),
+    (_PREPARING, lambda n: ngettext("We are preparing {n} request to have the content removed.",
+                                    "We are preparing {n} requests to have the content removed.", n)),
+    (_WAITING, lambda n: ngettext(
+        "We have asked {n} time for content to be removed and are waiting for the site to act.",
+        "We have asked {n} times for content to be removed and are waiting for the site to act.", n)),
+    (_REMOVED, lambda n: ngettext("{n} removal done: the content is gone from where we asked.",
+                                  "{n} removals done: the content is gone from where we asked.", n)),
+    ({TakedownRequest.State.REFUSED}, lambda n: ngettext(
+        "{n} request refused by the site. We are looking at what else can be done.",
+        "{n} requests refused by the site. We are looking at what else can be done.", n)),
+    ({TakedownRequest.State.REOPENED}, lambda n: ngettext("Content came back in {n} place. We are asking again.",
+                                                          "Content came back in {n} places. We are asking again.", n)),
 ]
 
 
@@ -401,18 +438,19 @@ def takedown_requests_in_words(requests) -> list[str]:
     for group, sentence in _PLAIN_REQUESTS:
         n = sum(1 for state in states if state in group)
         if n:
-            lines.append(sentence.format(n=n, s="" if n == 1 else "s"))
+            lines.append(sentence(n).format(n=n))
     return lines
 
 
 def report_status_in_words(report: Report) -> list[str]:
     """What a reporter reads on the status page."""
     if report.status == Report.Status.CLOSED:
-        lines = ["Your report is closed. If the content comes back or you find more, please make a new report."]
+        lines = [gettext("Your report is closed. If the content comes back or you find more, please make a new "
+                         "report.")]
     elif report.status == Report.Status.IN_REVIEW:
-        lines = ["A caseworker is working on your report."]
+        lines = [gettext("A caseworker is working on your report.")]
     else:
-        lines = ["We have your report. A caseworker will read it; nothing else is needed from you now."]
+        lines = [gettext("We have your report. A caseworker will read it; nothing else is needed from you now.")]
     requests = TakedownRequest.objects.filter(case__report=report)
     return lines + takedown_requests_in_words(requests)
 
@@ -420,10 +458,10 @@ def report_status_in_words(report: Report) -> list[str]:
 def case_status_in_words(case: Case) -> list[str]:
     """What a subject reads about one of their cases in the portal."""
     if case.status == Case.Status.CLOSED:
-        lines = ["This case is closed."]
+        lines = [gettext("This case is closed.")]
     else:
-        lines = ["Your caseworker is working on this case."]
-    return lines + (takedown_requests_in_words(case.takedown_requests.all()) or ["No removal requests yet."])
+        lines = [gettext("Your caseworker is working on this case.")]
+    return lines + (takedown_requests_in_words(case.takedown_requests.all()) or [gettext("No removal requests yet.")])
 
 
 # --- The caseworker's desk (casework.views.desk) ---------------------------------------------------
@@ -580,7 +618,7 @@ def _tag_filter(tag: str) -> Q:
 # that has written to thousands of hosts would get a page of them. The platforms sent the most requests
 # are shown one by one and the rest are summed in one row and one bar.
 TOP_PLATFORMS = 12
-OTHER_PLATFORMS = "All other platforms ({n})"
+OTHER_PLATFORMS = gettext_lazy("All other platforms ({n})")
 
 
 @dataclass(frozen=True)
@@ -756,3 +794,34 @@ def finding_sightings(finding: Finding) -> list[MediaSighting]:
     sightings = MediaSighting.objects.filter(media_item_id=finding.media_item_id,
                                              run__organization_id=finding.organization_id)
     return list(sightings.select_related("run__watch").order_by("-seen_at", "-id")[:SIGHTINGS_SHOWN])
+
+
+# --- A public report's hash lines -------------------------------------------------------------------
+
+HASH_LINE_SUBJECTS_SHOWN = 200
+
+
+def subjects_consenting_to_hash_matching(organization_id: int) -> list[Subject]:
+    """The organisation's subjects whose consent covers hash matching now, by name: those a report's
+    hash lines may be moved to. At most HASH_LINE_SUBJECTS_SHOWN (the form is a list to choose from)."""
+    active = Consent.objects.filter(withdrawn_at__isnull=True)
+    subjects = (Subject.objects.filter(organization_id=organization_id, consents__in=active).distinct()
+                .order_by("display_name", "pk").prefetch_related(Prefetch("consents", queryset=active)))
+    found = []
+    # Purposes are a JSON list, which SQLite cannot filter on: read in pages until the list is full.
+    for subject in subjects.iterator(chunk_size=500):
+        if any(ConsentPurpose.HASH_MATCHING in consent.purposes for consent in subject.consents.all()):
+            found.append(subject)
+            if len(found) == HASH_LINE_SUBJECTS_SHOWN:
+                break
+    return found
+
+
+def hash_line_shown(line: str) -> str:
+    """A hash line as a report's page shows it: a video's frame hashes (hundreds of them on one line) as
+    their count."""
+    if not line.startswith(VPDQ_PREFIX):
+        return line
+    frames = line.count(";") + 1
+    return ngettext("vpdq: the hash of {frames} frame of a video", "vpdq: the hashes of {frames} frames of a video",
+                    frames).format(frames=frames)

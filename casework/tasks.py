@@ -12,7 +12,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError
 
 from casework.models import TakedownRequest
-from casework.services import deadlines, rechecks, retention, reuploads
+from casework.services import deadlines, hash_feed, rechecks, retention, reuploads
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,8 @@ def deadlines_check() -> dict:
 )
 def biometrics_retention_purge() -> dict:
     summary = retention.biometrics_retention_purge()
-    log.info("retention: %d subjects told, %d purged", len(summary.noticed), len(summary.purged))
+    log.info("retention: %d subjects told, %d purged, %d hash feed tombstones purged", len(summary.noticed),
+             len(summary.purged), summary.feed_tombstones_purged)
     return {"noticed": summary.noticed, "purged": summary.purged}
 
 
@@ -87,6 +88,20 @@ def takedown_recheck(request_id: int) -> str | None:
         return None
     log.info("recheck of takedown request %s: %s %s", request_id, result.outcome, result.action)
     return result.outcome
+
+
+@shared_task(
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def finding_hash_share(finding_id: int) -> int | None:
+    """Idempotent: a hash already registered and shared is left as it is."""
+    known = hash_feed.finding_hash_share(finding_id=finding_id)
+    log.info("finding %s: %s", finding_id, f"known hash {known.pk} shared" if known else "no hash to share")
+    return known.pk if known else None
 
 
 @shared_task(

@@ -6,8 +6,10 @@ from casework.views import (
     consents,
     desk,
     evidence,
+    feed_platforms,
     findings,
     known_hashes,
+    language,
     media,
     notices,
     portal,
@@ -45,9 +47,15 @@ urlpatterns = [
     path("subjects/<int:pk>/codes-off", subjects.subject_codes_reset, name="subject_codes_reset"),
     path("subjects/<int:pk>/hashes", known_hashes.subject_hashes_add, name="subject_hashes_add"),
     path("subjects/<int:pk>/photos", reference_photos.subject_photo_add, name="subject_photo_add"),
+    path("known-hashes/<int:pk>/remove", subjects.known_hash_remove_view, name="known_hash_remove"),
+    # The hash feed's platforms (issue 14): admitted and revoked by an organisation admin.
+    path("platforms/", feed_platforms.feed_platform_list, name="feed_platform_list"),
+    path("platforms/admit", feed_platforms.feed_platform_admit_view, name="feed_platform_admit"),
+    path("platforms/<int:pk>/revoke", feed_platforms.feed_platform_revoke_view, name="feed_platform_revoke"),
     path("reports/", desk.report_list, name="report_list"),
     path("reports/<int:pk>/", cases_triage.report_detail, name="report_detail"),
     path("reports/<int:pk>/case", cases_triage.report_case_open, name="report_case_open"),
+    path("reports/<int:pk>/hashes", known_hashes.report_hashes_move_view, name="report_hashes_move"),
     path("cases/<int:pk>/minor", cases.case_minor_record_view, name="case_minor_record"),
     path("cases/<int:pk>/media", cases.case_media_upload, name="case_media_upload"),
     path("media/<int:pk>/scan-again", media.media_item_scan_again_view, name="media_item_scan_again"),
@@ -93,4 +101,6 @@ urlpatterns = [
     path("portal/codes/", portal_two_factor.portal_two_factor_setup, name="portal_two_factor_setup"),
     path("portal/codes/verify", portal_two_factor.portal_two_factor_verify, name="portal_two_factor_verify"),
     path("portal/codes/off", portal_two_factor.portal_two_factor_remove, name="portal_two_factor_remove"),
+    # The language switcher on every page (casework.views.language): anyone, signed in or not.
+    path("language", language.language_set, name="language_set"),
 ]

@@ -90,6 +90,11 @@ MIDDLEWARE = [
     # Serves /static/ from STATIC_ROOT in the WSGI process (README, "Production"): no proxy rule to forget.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
+    # The language from the cookie set_language leaves, else the browser's Accept-Language (README,
+    # "Languages"). Before the size limit so that its 413 page is in the reader's language: since
+    # Django 4.0 it reads no session, so it need not follow SessionMiddleware; CommonMiddleware and
+    # every view after it see the language already active.
+    "django.middleware.locale.LocaleMiddleware",
     "config.middleware.RequestSizeLimitMiddleware",  # before anything reads a body (config.uploads)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -181,9 +186,25 @@ OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Reclaim")
 LOGIN_REDIRECT_URL = "casework:review_queue"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Languages (README, "Languages") -------------------------------------------------------------
+# No language prefix in URLs (no i18n_patterns): links in e-mails, a written-down report address and
+# the portal's sign-in links work whatever language the reader picked, and a shared link says nothing
+# about its sender's language. The language comes from the browser (Accept-Language), then from the
+# switcher on every page (Django's set_language, through casework.views.language), remembered in a
+# cookie and, for a subject, on their record (Subject.language) for the e-mails sent to them.
 LANGUAGE_CODE = "en"
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
+LANGUAGES = [("en", "English"), ("es", "Spanish"), ("de", "German")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+# The language cookie lives as long as the session cookie: it should not outlast every other trace of
+# a visit on a shared phone, and a subject's choice is kept on their record beyond it.
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 14  # Django's SESSION_COOKIE_AGE, two weeks
+LANGUAGE_COOKIE_HTTPONLY = True  # no script reads it: the server renders every text
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Dates in each language's own order ("5 March 2025", "5 de marzo de 2025", "5. März 2025"): templates
+# use |date:"DATE_FORMAT" and "DATETIME_FORMAT"; config/formats/en keeps English as it always read.
+FORMAT_MODULE_PATH = ["config.formats"]
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_TZ = True
 
 # --- Security (production values unless DEBUG) ---------------------------------------------------
@@ -199,12 +220,14 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 # No inline script or style anywhere (config.middleware); images may be data: URLs (a drawn signature)
-# and blob: URLs (a preview before upload). Everything else comes from this origin.
+# and blob: URLs (a preview before upload); videos blob: URLs (a chosen video decoded on the device for
+# its frame hashes, casework/static/casework/hashing/video_decode.js). Everything else comes from this origin.
 CONTENT_SECURITY_POLICY = env_str(
     "CONTENT_SECURITY_POLICY",
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
 )
 
@@ -458,6 +481,12 @@ DEADLINE_AT_RISK_FRACTION = env_float("DEADLINE_AT_RISK_FRACTION", 0.25, minimum
 # e-mail is told first and the deletion waits RETENTION_NOTICE_DAYS more.
 BIOMETRIC_RETENTION_DAYS = env_int("BIOMETRIC_RETENTION_DAYS", 365, minimum=1)
 RETENTION_NOTICE_DAYS = env_int("RETENTION_NOTICE_DAYS", 14, minimum=0)
+# The hash feed for platforms (casework.api.stopncii, README "For platforms"). A hash that leaves the feed
+# (consent withdrawn, removed, purged) stays as a Withdrawn/Deleted tombstone this many days, so platforms
+# read that they must delete it; then the retention run purges it.
+HASH_FEED_TOMBSTONE_DAYS = env_int("HASH_FEED_TOMBSTONE_DAYS", 90, minimum=1)
+# How long a FetchHashes nextPageToken works (StopNCII: "not valid over long periods of time").
+HASH_FEED_PAGE_TOKEN_MAX_AGE_S = env_int("HASH_FEED_PAGE_TOKEN_MAX_AGE_S", 24 * 3600, minimum=60)
 
 LOGGING = {
     "version": 1,

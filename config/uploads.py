@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
+from django.utils.translation import gettext_lazy as _
 
 # Form fields around the file (CSRF token, answers, multipart boundaries) on top of the media limit.
 FORM_FIELDS_ALLOWANCE_BYTES = 1024 * 1024
 
-UPLOAD_TOO_LARGE = (
+UPLOAD_TOO_LARGE = _(
     "This file is too large to send here: the limit is {limit_mb} MB, and nothing was kept. "
     "If it is a long video, a shorter clip or the web address where it is online works just as well."
 )

@@ -13,6 +13,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),  # for load balancers and supervisors (README, "Production")
     path("admin/", admin.site.urls),
     path("api/v1/", include("casework.api.urls")),
+    # StopNCII's hash API for the platforms an organisation admits (README, "For platforms").
+    path("api/stopncii/v1/", include("casework.api.stopncii_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("", include("casework.urls")),

@@ -32,6 +32,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from detection import fetching
 from detection.engine import crawl as engine
@@ -41,15 +42,16 @@ from detection.services import fetch_policy, media_ingest_fetched, media_scan_en
 
 log = logging.getLogger(__name__)
 
-NO_START_URL = "None of the start addresses is a web address that can be crawled (http or https)."
+# Reasons kept on a run or an address in English; the run's page translates the ones without placeholders.
+NO_START_URL = gettext_noop("None of the start addresses is a web address that can be crawled (http or https).")
 ROBOTS_DISALLOWED = "Not fetched: robots.txt of {host} disallows it for our user agent."
 ROBOTS_UNREACHABLE = "robots.txt of {host} could not be read ({reason}); nothing on that host is fetched this run."
 REDIRECTED = "Redirected to {url}."
-NOT_MODIFIED = "Not modified since the last run (HTTP 304); what it linked to then is followed again."
+NOT_MODIFIED = gettext_noop("Not modified since the last run (HTTP 304); what it linked to then is followed again.")
 NOT_A_PAGE = "{url} is {content_type}: not a web page, an image or a video."
 NOT_MEDIA = "{url} is {content_type}: not an image or a video."
 NO_SITEMAP = "No sitemap at this address (HTTP {status})."
-RUN_ENDED = "Not fetched: the run was cancelled or had ended."
+RUN_ENDED = gettext_noop("Not fetched: the run was cancelled or had ended.")
 GAVE_UP = "Claimed {attempts} times and no worker finished it, so it was not tried again."
 
 _FOLLOWED = {CrawlPage.Kind.PAGE, CrawlPage.Kind.SITEMAP}  # what the page budget counts

@@ -17,6 +17,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from detection import fetching
 from detection.encryption import EncryptionError, data_encrypt, data_rotate
@@ -25,6 +26,7 @@ from detection.engine import hashes, matcher
 from detection.engine.analysis import Analysis, VideoAnalysis, analyze
 from detection.engine.errors import ReadableError
 from detection.engine.media import MediaError, MediaLimits, check_size, decode_image
+from detection.engine.video import vpdq
 from detection.index import match_index, match_index_bump
 from detection.media_files import media_item_read
 from detection.models import (
@@ -33,21 +35,25 @@ from detection.models import (
     FindingSuppression,
     IndicatorResult,
     KnownImageHash,
+    KnownVideo,
     MediaItem,
     ReferencePhoto,
 )
 
 log = logging.getLogger(__name__)
 
-NO_FACE_IN_REFERENCE = "No face was found in this photo. Use a clear, front-facing photo of the subject."
-SEVERAL_FACES_IN_REFERENCE = (
+NO_FACE_IN_REFERENCE = gettext_lazy("No face was found in this photo. Use a clear, front-facing photo of the subject.")
+SEVERAL_FACES_IN_REFERENCE = gettext_lazy(
     "This photo shows {count} faces. A reference photo must show only the subject's face; crop it first."
 )
 
 
-SCAN_TOO_LONG = "Scanning took longer than the time limit; the file may be too long or too large."
-SCAN_CRASHED = "An internal error stopped the scan; it has been logged for the maintainers."
-FILE_GONE = "The stored file is gone (deleted since it was received, e.g. by a purge); nothing was scanned."
+# Kept in MediaItem.failure_reason in English (a scan runs on a worker, for no reader); a page translates
+# the stored reason where it shows it (templates/casework/_media_scan.html).
+SCAN_TOO_LONG = gettext_noop("Scanning took longer than the time limit; the file may be too long or too large.")
+SCAN_CRASHED = gettext_noop("An internal error stopped the scan; it has been logged for the maintainers.")
+FILE_GONE = gettext_noop(
+    "The stored file is gone (deleted since it was received, e.g. by a purge); nothing was scanned.")
 SCAN_STOPPED = (
     "The scan stopped before it finished {attempts} times (its worker was killed, ran out of memory, or "
     "passed the time limit), so it was not tried again. Staff can choose “Scan again” once the cause is fixed."
@@ -104,7 +110,7 @@ def reference_photo_add(*, subject_id: int, data: bytes, filename: str) -> Refer
     return photo
 
 
-REFERENCE_PHOTO_NOT_FOUND = "This reference photo is no longer stored."
+REFERENCE_PHOTO_NOT_FOUND = gettext_lazy("This reference photo is no longer stored.")
 
 
 def reference_photo_remove(*, subject_id: int, photo_id: int) -> ReferencePhoto:
@@ -141,21 +147,49 @@ def known_hash_add(*, subject_id: int, algorithm: str, value: str, quality: int 
     return known
 
 
+def known_video_add(*, subject_id: int, frames: list[vpdq.FrameHash], label: str = "") -> tuple[KnownVideo, bool]:
+    """Register a known video's frame hashes; the same frames registered again are the same row. Returns
+    the row and whether it is new. The caller has checked consent, under the subject's lock.
+
+    Not in the match index: a scanned video is compared with every known video (_vpdq_hits)."""
+    distinct = sorted({frame.pdq_hex for frame in frames})
+    fingerprint = hashes.sha256_hex("\n".join(distinct).encode())
+    return KnownVideo.objects.get_or_create(
+        subject_id=subject_id, fingerprint=fingerprint,
+        defaults={"frames": [{"t": round(f.t, 3), "pdq": f.pdq_hex, "quality": f.quality} for f in frames],
+                  "label": label},
+    )
+
+
+KNOWN_HASH_NOT_FOUND = gettext_lazy("This hash is no longer registered.")
+
+
+def known_hash_remove(*, subject_id: int, known_hash_id: int) -> KnownImageHash:
+    """Delete one of a subject's known hashes (the caller holds the subject's lock, as for a purge)."""
+    known = KnownImageHash.objects.filter(subject_id=subject_id, pk=known_hash_id).first()
+    if known is None:
+        raise ReadableError(KNOWN_HASH_NOT_FOUND)
+    known.delete()
+    match_index_bump()
+    return known
+
+
 @dataclass(frozen=True)
 class PurgeSummary:
     reference_photos: int
     face_templates: int
     known_hashes: int
     pending_findings: int
+    known_videos: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return self.__dict__.copy()
 
     @property
     def stored_items(self) -> int:
-        """What the subject gave that was deleted, as told to them: photos and hashes (templates are
-        made from the photos)."""
-        return self.reference_photos + self.known_hashes
+        """What the subject gave that was deleted, as told to them: photos, hashes and known videos
+        (templates are made from the photos)."""
+        return self.reference_photos + self.known_hashes + self.known_videos
 
 
 def subject_biometrics_purge(*, subject_id: int, likeness: bool = True, known_hashes: bool = True) -> PurgeSummary:
@@ -167,7 +201,7 @@ def subject_biometrics_purge(*, subject_id: int, likeness: bool = True, known_ha
     delete waits for any finding being written right now, and the pending-finding delete after it
     (a new statement, a new snapshot under READ COMMITTED) then sees and removes that finding too.
     """
-    templates = known = pending = 0
+    templates = known = videos = pending = 0
     photos: list[ReferencePhoto] = []
     kinds = []
     if likeness:
@@ -177,6 +211,9 @@ def subject_biometrics_purge(*, subject_id: int, likeness: bool = True, known_ha
         kinds.append(Finding.Kind.LIKENESS)
     if known_hashes:
         known, _ = KnownImageHash.objects.filter(subject_id=subject_id).delete()
+        # Before the pending hash findings, for the reason templates go first: a finding writer locks
+        # the known video a match came from.
+        videos, _ = KnownVideo.objects.filter(subject_id=subject_id).delete()
         kinds.append(Finding.Kind.HASH)
     if templates or known:
         match_index_bump()
@@ -193,7 +230,7 @@ def subject_biometrics_purge(*, subject_id: int, likeness: bool = True, known_ha
                 default_storage.delete(name)
 
     transaction.on_commit(delete_files)
-    return PurgeSummary(len(photos), templates, known, pending)
+    return PurgeSummary(len(photos), templates, known, pending, known_videos=videos)
 
 
 def media_ingest(
@@ -262,12 +299,13 @@ def media_scan_enqueue(item: MediaItem) -> None:
 # a claim older than any scan can run (SCAN_STUCK_AFTER_S). The sweeper on beat, a re-submission of the
 # same file, and a person's "Scan again" queue such an item again; media_scan decides who scans it.
 
-SCAN_AGAIN_RUNNING = (
+SCAN_AGAIN_RUNNING = gettext_lazy(
     "This file is being scanned now. If it is still not done {minutes} minutes after its scan started, "
     "its worker was lost and it can be scanned again."
 )
-SCAN_AGAIN_DONE = "This file was scanned; its results stand."
-SCAN_AGAIN_NO_FILE = "No file is stored for this item (not fetched, over the size limit, or deleted): nothing to scan."
+SCAN_AGAIN_DONE = gettext_lazy("This file was scanned; its results stand.")
+SCAN_AGAIN_NO_FILE = gettext_lazy(
+    "No file is stored for this item (not fetched, over the size limit, or deleted): nothing to scan.")
 SWEEP_BATCH = 500  # per sweep: a backlog after an outage is worked off over a few minutes, not in one query
 
 
@@ -490,12 +528,15 @@ def media_scan_record(*, item: MediaItem, result: Analysis) -> ScanOutcome:
     hash_hits = []
     if result.pdq_quality >= settings.PDQ_MIN_QUALITY:
         hash_hits = index.match_pdq(result.pdq_variants, threshold=settings.PDQ_MATCH_THRESHOLD)
+    video_hits = []
     if isinstance(result, VideoAnalysis):
         hash_hits += _md5_hits(item)
+        video_hits = _vpdq_hits(result.frame_hashes)
     faces = _faces_for_record(result)
     written = [
         *(_likeness_finding_write(item, m, faces[m.face_index]) for m in likeness),
         *(_hash_finding_write(item, m) for m in hash_hits),
+        *(_hash_finding_write(item, m, known=KnownVideo) for m in video_hits),
     ]
     item.kind = result.kind
     item.width, item.height = result.width, result.height
@@ -567,6 +608,28 @@ def _md5_hits(item: MediaItem) -> list[matcher.HashMatch]:
     return [matcher.HashMatch(subject_id, pk, "md5", 0, 0) for pk, subject_id in rows.values_list("pk", "subject_id")]
 
 
+def _vpdq_hits(frames: list[vpdq.FrameHash]) -> list[matcher.HashMatch]:
+    """Known videos whose frame hashes and the scanned video's match each other (Meta's vPDQ comparison,
+    80 % of the frames of each): the same video, re-encoded, resized or trimmed a little. The distance is
+    the share of frames left unmatched on the worse side (0 for the same frames), the threshold the most
+    a match may leave. Every known video is compared, row by row: vPDQ hashes vary in length and are
+    not in the match index; a withdrawal deletes the rows, which _hash_finding_write checks again under
+    the lock."""
+    if not frames:
+        return []
+    best: dict[int, matcher.HashMatch] = {}
+    rows = KnownVideo.objects.order_by("pk").values_list("pk", "subject_id", "frames")
+    for pk, subject_id, known in rows.iterator(chunk_size=200):
+        shares = vpdq.match_vpdq(frames, [vpdq.FrameHash(f["t"], f["pdq"], f["quality"]) for f in known])
+        if not vpdq.vpdq_same_video(shares):
+            continue
+        unmatched = round(1.0 - min(shares.query, shares.known), 4)
+        if subject_id not in best or unmatched < best[subject_id].distance:
+            best[subject_id] = matcher.HashMatch(subject_id, pk, "vpdq", unmatched,
+                                                 round(1.0 - vpdq.SAME_VIDEO_SHARE, 4))
+    return list(best.values())
+
+
 def _locked_organization_id(model, pk: int) -> int | None:
     """Lock the reference (a face template or a known hash) a match came from and return its subject's
     organisation, which the finding is filed under; None when consent was withdrawn and the reference is gone.
@@ -590,9 +653,10 @@ def finding_suppression_add(*, sha256: str, subject_id: int) -> FindingSuppressi
     return suppression
 
 
-def _hash_finding_write(item: MediaItem, match: matcher.HashMatch) -> Finding | None:
+def _hash_finding_write(item: MediaItem, match: matcher.HashMatch, *, known=KnownImageHash) -> Finding | None:
+    """``known``: the model ``match.hash_id`` is a row of (a known-image hash, or a known video)."""
     with transaction.atomic():
-        organization_id = _locked_organization_id(KnownImageHash, match.hash_id)
+        organization_id = _locked_organization_id(known, match.hash_id)
         if organization_id is None:
             return None
         if _suppressed(item, match.subject_id):
@@ -614,7 +678,7 @@ NOT_MEDIA = "{url} is {content_type}: not an image or a video."
 PAGE_MEDIA_TOO_SLOW = (
     "Not fetched: the page and its media took longer than {seconds:g} seconds together, and this one came after."
 )
-FETCH_TOO_LONG = "Fetching took longer than the time limit; the media captured before it are kept."
+FETCH_TOO_LONG = gettext_noop("Fetching took longer than the time limit; the media captured before it are kept.")
 FETCH_STOPPED = (
     "This address was queued for fetching several times and no worker finished it, so it was not tried "
     "again. Submit it again once the workers are running."

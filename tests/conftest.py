@@ -15,6 +15,14 @@ from tests import factories
 REPO = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config):
+    """Translation catalogues compiled before Django reads them, as `make install` does, so that
+    `pytest` alone tests the Spanish and German pages too (README, "Languages")."""
+    from config.catalogues import catalogues_compile
+
+    catalogues_compile()
+
+
 def _testdata_dir() -> Path | None:
     configured = os.environ.get("TESTDATA_DIR")
     path = Path(configured) if configured else REPO.parent / "shared" / "testdata"
@@ -30,6 +38,18 @@ def fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def site_language():
+    """Each test starts and ends in the site's language: the test client's requests run in this thread,
+    and LocaleMiddleware leaves the last request's language active after it."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

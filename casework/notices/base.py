@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from django import forms
 from django.core.validators import URLValidator
 from django.db.models import F
+from django.utils.translation import gettext_lazy as _
 
 from casework.models import Consent, TakedownRequest
 
 # The drawn signature is a small PNG from the page's canvas; anything larger is not a signature.
 SIGNATURE_IMAGE_PREFIX = "data:image/png;base64,"
 SIGNATURE_IMAGE_MAX_BYTES = 200_000
-SIGNATURE_IMAGE_INVALID = "The drawn signature could not be read; clear it and draw it again, or leave it empty."
+SIGNATURE_IMAGE_INVALID = _("The drawn signature could not be read; clear it and draw it again, or leave it empty.")
 
-URL_INVALID = "“{url}” is not a web address (http:// or https://); put one URL on each line."
+URL_INVALID = _("“{url}” is not a web address (http:// or https://); put one URL on each line.")
 
 SIGNATURE = "a physical or electronic signature of the person depicted or their authorised representative"
 AUTHORITY = (
@@ -142,23 +143,23 @@ class NoticeForm(forms.Form):
     """The fields every regime's form has. Nothing is required here: the regime's checklist says
     what is missing, in the law's words, and blocks the notice until it is there."""
 
-    signer_name = forms.CharField(max_length=200, required=False, label="Signature (typed full name)")
+    signer_name = forms.CharField(max_length=200, required=False, label=_("Signature (typed full name)"))
     signer_capacity = forms.CharField(
-        max_length=200, required=False, label="Signing as",
-        help_text="The person depicted, or their authorised representative (say whose).",
+        max_length=200, required=False, label=_("Signing as"),
+        help_text=_("The person depicted, or their authorised representative (say whose)."),
     )
     signer_is_representative = forms.BooleanField(
-        required=False, label="The signer is a representative, not the person depicted",
-        help_text="The notice then cites the authority document recorded with the subject's consent.",
+        required=False, label=_("The signer is a representative, not the person depicted"),
+        help_text=_("The notice then cites the authority document recorded with the subject's consent."),
     )
     signature_consent = forms.BooleanField(
-        required=False, label="The signer agrees that this typed name is their electronic signature",
+        required=False, label=_("The signer agrees that this typed name is their electronic signature"),
     )
     signature_image = forms.CharField(required=False, widget=forms.HiddenInput)
-    contact_email = forms.EmailField(required=False, label="Contact e-mail for the platform's reply")
+    contact_email = forms.EmailField(required=False, label=_("Contact e-mail for the platform's reply"))
     additional_urls = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Other URLs of the same content",
-        help_text="One per line. Copies the matcher found are listed in the notice without typing them.",
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Other URLs of the same content"),
+        help_text=_("One per line. Copies the matcher found are listed in the notice without typing them."),
     )
 
     def clean_signature_image(self) -> str:

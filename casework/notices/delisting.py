@@ -2,6 +2,7 @@
 imagery, and in the EU the right to erasure as applied to search engines, CJEU C-131/12)."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from casework.models import Regime
 from casework.notices.base import (
@@ -34,11 +35,11 @@ def elements(request, draft: NoticeDraft) -> list[Element]:
 
 class Form(NoticeForm):
     delisting_reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Why delist these results",
-        help_text="e.g. the pages show intimate images of the person published without their consent.",
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label=_("Why delist these results"),
+        help_text=_("e.g. the pages show intimate images of the person published without their consent."),
     )
     relation_to_content = forms.CharField(
-        max_length=500, required=False, initial=RELATIONS, label="The person's relation to the content",
+        max_length=500, required=False, initial=RELATIONS, label=_("The person's relation to the content"),
     )
 
 

@@ -5,6 +5,7 @@ DMCA notice reaches hosts that answer no other request.
 """
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from casework.models import Regime
 from casework.notices.base import (
@@ -53,22 +54,22 @@ def elements(request, draft: NoticeDraft) -> list[Element]:
 
 class Form(NoticeForm):
     copyrighted_work = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="The copyrighted work",
-        help_text="e.g. a photograph the person depicted took of themselves in 2023.",
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("The copyrighted work"),
+        help_text=_("e.g. a photograph the person depicted took of themselves in 2023."),
     )
     infringing_material = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="The infringing material",
-        help_text="What is published without permission, e.g. a copy of that photograph in a post.",
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("The infringing material"),
+        help_text=_("What is published without permission, e.g. a copy of that photograph in a post."),
     )
     contact_address = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Postal address or telephone number",
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Postal address or telephone number"),
     )
     statement = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, initial=GOOD_FAITH, label="Good-faith statement",
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, initial=GOOD_FAITH, label=_("Good-faith statement"),
     )
     accuracy_statement = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False, initial=ACCURACY,
-        label="Accuracy statement and authority, under penalty of perjury",
+        label=_("Accuracy statement and authority, under penalty of perjury"),
     )
 
 

@@ -4,6 +4,7 @@
 from dataclasses import replace
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from casework.models import Regime
 from casework.notices.base import Element, NoticeDraft, NoticeForm, RegimeNotice, authority_elements, filled
@@ -54,16 +55,17 @@ def context(request, draft: NoticeDraft) -> dict:
 
 class Form(NoticeForm):
     illegality_explanation = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4}), required=False, label="Why the content is illegal",
-        help_text="The law broken and the facts: e.g. non-consensual sharing of intimate images "
-        "(Directive (EU) 2024/1385, Art. 5), the person depicted did not consent to it.",
+        widget=forms.Textarea(attrs={"rows": 4}), required=False, label=_("Why the content is illegal"),
+        help_text=_("The law broken and the facts: e.g. non-consensual sharing of intimate images "
+        "(Directive (EU) 2024/1385, Art. 5), the person depicted did not consent to it."),
     )
     csam_exemption = forms.BooleanField(
-        required=False, label="Withhold the submitter's name and e-mail: the content is child sexual abuse material",
-        help_text="DSA Art. 16(2)(c). Only for a case that records the person depicted is a minor.",
+        required=False, label=_("Withhold the submitter's name and e-mail: the content is child sexual abuse material"),
+        help_text=_("DSA Art. 16(2)(c). Only for a case that records the person depicted is a minor."),
     )
     statement = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, initial=GOOD_FAITH, label="Statement of good faith",
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, initial=GOOD_FAITH,
+        label=_("Statement of good faith"),
     )
 
 

@@ -1,6 +1,7 @@
 """Request for erasure to a controller under Art. 17 GDPR (Regulation (EU) 2016/679)."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from casework.models import Regime
 from casework.notices.base import (
@@ -53,18 +54,18 @@ def context(request, draft: NoticeDraft) -> dict:
 
 class Form(NoticeForm):
     data_subject_name = forms.CharField(
-        max_length=200, required=False, label="The data subject",
-        help_text="The name the controller knows the person by; the person depicted, not the representative.",
+        max_length=200, required=False, label=_("The data subject"),
+        help_text=_("The name the controller knows the person by; the person depicted, not the representative."),
     )
     data_concerned = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="The personal data concerned",
-        help_text="e.g. intimate images of the data subject, and the name and profile they were posted with.",
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label=_("The personal data concerned"),
+        help_text=_("e.g. intimate images of the data subject, and the name and profile they were posted with."),
     )
     gdpr_grounds = forms.MultipleChoiceField(
-        choices=GROUNDS, required=False, widget=forms.CheckboxSelectMultiple, label="Grounds for erasure",
+        choices=GROUNDS, required=False, widget=forms.CheckboxSelectMultiple, label=_("Grounds for erasure"),
     )
     inform_other_controllers = forms.BooleanField(
-        required=False, label="Ask the controller to inform other controllers of the erasure (Art. 17(2))",
+        required=False, label=_("Ask the controller to inform other controllers of the erasure (Art. 17(2))"),
     )
 
 

@@ -1,6 +1,7 @@
 """US TAKE IT DOWN Act removal request (Pub. L. 119-12, § 3(a)(1)(B))."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from casework.models import Regime
 from casework.notices.base import (
@@ -37,12 +38,12 @@ def elements(request, draft: NoticeDraft) -> list[Element]:
 
 class Form(NoticeForm):
     statement = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, initial=GOOD_FAITH, label="Good-faith statement",
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, initial=GOOD_FAITH, label=_("Good-faith statement"),
     )
     supporting_information = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Information supporting the statement",
-        help_text="What lets the platform see it was published without consent: e.g. the person depicted never "
-        "agreed to its publication; it was shared by a former partner; the image is a deepfake.",
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label=_("Information supporting the statement"),
+        help_text=_("What lets the platform see it was published without consent: e.g. the person depicted never "
+        "agreed to its publication; it was shared by a former partner; the image is a deepfake."),
     )
 
 

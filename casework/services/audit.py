@@ -54,14 +54,16 @@ def audit_record(
     organization: Organization | None,
     target: models.Model | None = None,
     data: dict | None = None,
+    actor_label: str | None = None,
 ) -> AuditEvent:
+    """``actor_label`` names an actor that is no user (a platform of the hash feed); by default the user's."""
     with transaction.atomic():
         # The head row serialises appends: two writers reading the same "last hash" would fork the chain.
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1, defaults={"last_hash": GENESIS})
         event = AuditEvent.objects.create(
             at=timezone.now(),
             actor=actor,
-            actor_label=_actor_label(actor),
+            actor_label=actor_label or _actor_label(actor),
             organization=organization,
             action=action,
             target_type=target._meta.label_lower if target is not None else "",

@@ -6,6 +6,7 @@ import secrets
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from casework import deadlines
 from casework.models import Case, Platform, Regime, Report, Subject, TakedownRequest
@@ -17,13 +18,14 @@ from detection import services as detection
 from detection.engine.errors import ReadableError
 from detection.models import Finding, MediaItem
 
-ALREADY_REVIEWED = "This finding was already {status} by another reviewer."
-REJECTION_NEEDS_REASON = "Say why the finding is rejected; the reason keeps the same media from coming back."
+ALREADY_REVIEWED = _("This finding was already {status} by another reviewer.")
+REJECTION_NEEDS_REASON = _("Say why the finding is rejected; the reason keeps the same media from coming back.")
+# Kept in the twin finding's record (review_reason and its audit event) as written: a record, not a message.
 SAME_FILE_REJECTED = "Same file as finding {pk}, rejected: {reason}"
-PLATFORM_NEEDED = "Name the platform, or choose it from the directory."
-REPORT_ALREADY_OPENED = "This report already has case {reference}."
-SUBJECT_OF_ANOTHER_ORGANISATION = "The subject belongs to another organisation."
-CASE_HAS_RUNNING_REQUESTS = (
+PLATFORM_NEEDED = _("Name the platform, or choose it from the directory.")
+REPORT_ALREADY_OPENED = _("This report already has case {reference}.")
+SUBJECT_OF_ANOTHER_ORGANISATION = _("The subject belongs to another organisation.")
+CASE_HAS_RUNNING_REQUESTS = _(
     "Requests {references} are waiting for the platform; record what happened to them before closing the case."
 )
 
@@ -168,7 +170,17 @@ def finding_confirm(
                 "confirmed_at": finding.reviewed_at,
             },
         )
+        finding_hash_share_enqueue(finding)
     return case, request
+
+
+def finding_hash_share_enqueue(finding: Finding) -> None:
+    """The confirmed media's hash joins the platforms' feed if the subject's consent covers sharing: after
+    this commits, in a transaction that takes the subject's lock first, as withdrawal does (a lock taken
+    here, after the finding's, could deadlock with a withdrawal deleting pending findings)."""
+    from casework.tasks import finding_hash_share
+
+    transaction.on_commit(lambda pk=finding.pk: finding_hash_share.delay(pk))
 
 
 def _reject(finding: Finding, *, by, reason: str, data: dict) -> None:

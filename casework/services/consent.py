@@ -10,17 +10,19 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from casework.models import Consent, ConsentMethod, ConsentPurpose, ConsentText, Organization, Subject
+from casework.models import Consent, ConsentMethod, ConsentPurpose, ConsentText, FeedRecord, Organization, Subject
 from casework.services.audit import audit_record
+from casework.services.hash_feed import hash_feed_subject_sync
 from detection import services as detection
 from detection.encryption import data_encrypt
 from detection.engine.errors import ReadableError
 
-NO_ACTIVE_CONSENT = "{subject} has no active consent to likeness matching, so no reference photo can be stored."
-PURPOSE_NOT_OFFERED = "Consent text v{version} does not ask for: {purposes}."
-CONSENT_ALREADY_WITHDRAWN = "This consent was already withdrawn on {date:%Y-%m-%d %H:%M} UTC."
-AUTHORITY_DOCUMENT_REQUIRED = (
+NO_ACTIVE_CONSENT = _("{subject} has no active consent to likeness matching, so no reference photo can be stored.")
+PURPOSE_NOT_OFFERED = _("Consent text v{version} does not ask for: {purposes}.")
+CONSENT_ALREADY_WITHDRAWN = _("This consent was already withdrawn on {date:%Y-%m-%d %H:%M} UTC.")
+AUTHORITY_DOCUMENT_REQUIRED = _(
     "Consent given by a representative needs the document that gives them authority to act (for example a "
     "power of attorney, a court order or a guardianship record). Attach it to record this consent."
 )
@@ -30,9 +32,12 @@ class ConsentError(ReadableError):
     pass
 
 
-def subject_create(*, organization: Organization, display_name: str, contact_email: str = "", by=None) -> Subject:
+def subject_create(*, organization: Organization, display_name: str, contact_email: str = "", language: str = "",
+                   by=None) -> Subject:
+    """``language``: the one the subject reads, when known (Subject.language)."""
     with transaction.atomic():
-        subject = Subject.objects.create(organization=organization, display_name=display_name, contact_email=contact_email)
+        subject = Subject.objects.create(organization=organization, display_name=display_name,
+                                         contact_email=contact_email, language=language)
         audit_record(action="subject.created", actor=by, organization=organization, target=subject)
     return subject
 
@@ -55,7 +60,8 @@ def consent_grant(
     document = authority_document.read() if authority_document else b""
     if method == ConsentMethod.REPRESENTATIVE and not document:
         raise ConsentError(AUTHORITY_DOCUMENT_REQUIRED)
-    data = {"subject": subject.pk, "text_version": text.version, "purposes": sorted(set(purposes)), "method": method}
+    data = {"subject": subject.pk, "text_version": text.version, "text_language": text.language,
+            "purposes": sorted(set(purposes)), "method": method}
     with transaction.atomic():
         consent = Consent(
             subject=subject,
@@ -74,6 +80,11 @@ def consent_grant(
                                             ContentFile(data_encrypt(data=document)), save=False)
             data["authority_document_sha256"] = hashlib.sha256(document).hexdigest()
         consent.save()
+        if ConsentPurpose.HASH_SHARING in consent.purposes:
+            # Hashes registered before this consent enter the platforms' feed now, under the lock that
+            # registration and withdrawal take.
+            Subject.objects.select_for_update().get(pk=subject.pk)
+            data["shared"] = hash_feed_subject_sync(subject=subject, gone=FeedRecord.Status.DELETED).joined
         audit_record(action="consent.granted", actor=by, organization=subject.organization, target=consent, data=data)
     return consent
 
@@ -132,12 +143,15 @@ def consent_withdraw(*, consent: Consent, by=None, reason: str = "") -> detectio
         summary = detection.subject_biometrics_purge(
             subject_id=subject.pk, likeness=not still_likeness, known_hashes=not still_hashes
         )
+        # Hashes no longer shared (sharing withdrawn, or the hashes purged) turn Withdrawn in the platforms'
+        # feed in this same transaction: the next page a platform reads tells it to delete them.
+        unshared = hash_feed_subject_sync(subject=subject, gone=FeedRecord.Status.WITHDRAWN).left
         audit_record(
             action="consent.withdrawn",
             actor=by,
             organization=subject.organization,
             target=consent,
-            data={"subject": subject.pk, "purged": summary.as_dict()},
+            data={"subject": subject.pk, "purged": summary.as_dict(), "unshared": unshared},
         )
     return summary
 
@@ -157,7 +171,9 @@ def subject_enroll(
 ) -> Subject:
     """Create a subject, record their consent, and enrol their reference photos, all or nothing."""
     with transaction.atomic():
-        subject = subject_create(organization=organization, display_name=display_name, contact_email=contact_email, by=by)
+        # The language of the consent text the subject read is the first we know they read.
+        subject = subject_create(organization=organization, display_name=display_name, contact_email=contact_email,
+                                 language=text.language, by=by)
         consent_grant(
             subject=subject,
             text=text,

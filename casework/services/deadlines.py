@@ -14,6 +14,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from casework import deadlines
 from casework.access import ROLE_REQUIRED, role_in
@@ -23,11 +25,11 @@ from detection.engine.errors import ReadableError
 
 log = logging.getLogger(__name__)
 
-EXTENSION_ONLY_GDPR = "Only GDPR requests can be extended: Art. 12(3) lets the controller take two further months."
-EXTENSION_NOT_RUNNING = "Only a request that was sent and is waiting for the platform can be extended."
-EXTENSION_TWICE = "This request was already extended on {date:%Y-%m-%d}; GDPR allows one extension of two months."
-EXTENSION_NEEDS_REASON = "Record the reason the platform gave: Art. 12(3) requires the reasons for the delay."
-EXTENSION_TOO_LATE = (
+EXTENSION_ONLY_GDPR = _("Only GDPR requests can be extended: Art. 12(3) lets the controller take two further months.")
+EXTENSION_NOT_RUNNING = _("Only a request that was sent and is waiting for the platform can be extended.")
+EXTENSION_TWICE = _("This request was already extended on {date:%Y-%m-%d}; GDPR allows one extension of two months.")
+EXTENSION_NEEDS_REASON = _("Record the reason the platform gave: Art. 12(3) requires the reasons for the delay.")
+EXTENSION_TOO_LATE = _(
     "An extension must be notified within the first month, by {deadline:%Y-%m-%d %H:%M} UTC. Notice given on "
     "{notified:%Y-%m-%d %H:%M} UTC comes too late, so the one-month deadline stands."
 )
@@ -92,7 +94,8 @@ def _notify(request: TakedownRequest, state: deadlines.DeadlineState) -> None:
         return
     # Staff e-mail leaves our systems: it names the case and platform, never the subject or the content.
     context = {"request": request, "case": request.case, "state": state}
-    subject = f"[Reclaim] Deadline {state.label}: case {request.case.reference}, request to {request.platform}"
+    subject = gettext("[Reclaim] Deadline {state}: case {case}, request to {platform}").format(
+        state=state.label, case=request.case.reference, platform=request.platform)
     send_mail(subject, render_to_string("casework/emails/deadline.txt", context), None, recipients)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from casework.models import Case
 from casework.services.audit import audit_record
@@ -19,7 +20,7 @@ from detection.models import MediaItem
 
 TAKE_IT_DOWN_URL = "https://takeitdown.ncmec.org"
 IWF_URL = "https://www.iwf.org.uk"
-MINOR_NO_IMAGERY = (
+MINOR_NO_IMAGERY = _(
     "The person depicted is or was under 18 in this imagery, so Reclaim stores no imagery for this case. "
     "Use the hash-only path: NCMEC's Take It Down (takeitdown.ncmec.org) or the IWF (www.iwf.org.uk)."
 )

@@ -11,6 +11,7 @@ from django.core.mail import EmailMessage
 from django.core.mail.utils import DNS_NAME
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from casework.models import Notice
 from casework.notices import REGIMES
@@ -18,13 +19,13 @@ from casework.services.audit import audit_record
 from casework.services.takedowns import takedown_transition
 from detection.engine.errors import ReadableError
 
-NO_RECIPIENT = (
+NO_RECIPIENT = _(
     "This request has no recipient e-mail address: submit the notice through the platform's web form, "
     "then record the submission here."
 )
-ALREADY_SENT = "This notice was already sent ({via}, {at:%Y-%m-%d %H:%M} UTC)."
-NOT_NEWEST = "A newer notice exists for this request; send that one."
-SUBMISSION_NEEDS_REFERENCE = (
+ALREADY_SENT = _("This notice was already sent ({via}, {at:%Y-%m-%d %H:%M} UTC).")
+NOT_NEWEST = _("A newer notice exists for this request; send that one.")
+SUBMISSION_NEEDS_REFERENCE = _(
     "Say where the notice was submitted and the confirmation or ticket number the platform gave."
 )
 

@@ -8,7 +8,8 @@ import hashlib
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 
 from casework.models import Notice, TakedownRequest
 from casework.notices import REGIMES, Element, NoticeDraft, RegimeNotice
@@ -26,8 +27,10 @@ __all__ = [
     "notice_elements", "notice_generate", "notice_known_copies", "render_pdf",
 ]
 
-REGIME_NOT_AVAILABLE = "Notices under {regime} are not available yet."
-MISSING_ELEMENTS = "The notice cannot be issued; it is missing: {elements}."
+NOTICE_LANGUAGE = "en"
+# Said to the issuer on the takedown page, in their language; the elements keep the regime's words (English).
+REGIME_NOT_AVAILABLE = gettext_lazy("Notices under {regime} are not available yet.")
+MISSING_ELEMENTS = gettext_lazy("The notice cannot be issued; it is missing: {elements}.")
 
 
 class NoticeIncomplete(ReadableError):
@@ -101,7 +104,10 @@ def notice_generate(*, request: TakedownRequest, draft: NoticeDraft, by) -> Noti
         "authority": authority, "authority_sha256": authority_sha256,
         **(definition.context(request, draft) if definition.context else {}),
     }
-    html = render_to_string(definition.template, context)
+    # Notices to platforms stay in the regime's language, English, whatever language the issuer reads
+    # (README, "Languages"): no translated label may slip into one from a model or a form.
+    with translation.override(NOTICE_LANGUAGE):
+        html = render_to_string(definition.template, context)
     pdf = render_pdf(html)
     digest = hashlib.sha256(pdf).hexdigest()
     with transaction.atomic():

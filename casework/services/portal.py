@@ -16,16 +16,20 @@ from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
 
 from casework.models import Subject
 from casework.services.audit import audit_record
 from detection.engine.errors import ReadableError
 
 LINK_SALT = "casework.portal.sign-in-link"
-LINK_EXPIRED = "This sign-in link has expired. Links work for {minutes} minutes; ask for a new one below."
-LINK_INVALID = "This sign-in link does not work: it was already used, or it was copied incompletely. Ask for a new one below."
-LINK_SUBJECT = "Your sign-in link for Reclaim"
+LINK_EXPIRED = _("This sign-in link has expired. Links work for {minutes} minutes; ask for a new one below.")
+LINK_INVALID = _(
+    "This sign-in link does not work: it was already used, or it was copied incompletely. Ask for a new one below."
+)
+LINK_SUBJECT = _("Your sign-in link for Reclaim")
 
 
 class PortalError(ReadableError):
@@ -69,9 +73,32 @@ def portal_links_send(*, email: str, link_for: Callable[[str], str]) -> int:
     for subject in Subject.objects.filter(contact_email__iexact=email).select_related("user", "organization"):
         link = link_for(portal_link_token(subject=subject))
         context = {"subject": subject, "link": link, "minutes": settings.PORTAL_LINK_MINUTES}
-        body = render_to_string("portal/email/sign_in_link.txt", context)
-        sent += send_mail(LINK_SUBJECT, body, None, [subject.contact_email])
+        # In the subject's language when it is known; else in the one the form was read in.
+        with translation.override(subject_language(subject, fallback=translation.get_language())):
+            body = render_to_string("portal/email/sign_in_link.txt", context)
+            sent += send_mail(str(LINK_SUBJECT), body, None, [subject.contact_email])
     return sent
+
+
+def language_supported(code: str | None) -> str | None:
+    """``code`` if it is one of settings.LANGUAGES, else None."""
+    return code if code in dict(settings.LANGUAGES) else None
+
+
+def subject_language(subject: Subject, *, fallback: str | None = None) -> str:
+    """The language to write to the subject in: theirs when known, else ``fallback`` (the page's, when
+    they asked for the e-mail), else the site's."""
+    return language_supported(subject.language) or language_supported(fallback) or settings.LANGUAGE_CODE
+
+
+def subject_language_set(*, subject: Subject, language: str) -> bool:
+    """Remember the language the subject reads (their choice on the switcher, or at sign-in); True if it
+    changed. A preference, not a decision about their data: not audited."""
+    if language_supported(language) is None:
+        raise ValueError(f"{language!r} is not in settings.LANGUAGES")
+    changed = Subject.objects.filter(pk=subject.pk).exclude(language=language).update(language=language)
+    subject.language = language
+    return bool(changed)
 
 
 def subject_user_ensure(*, subject: Subject):

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from casework.models import Organization, Report, ReporterRole
 from casework.ratelimit import rate_limit_hit
@@ -32,30 +33,30 @@ PIN_DIGITS = 8
 PIN_ATTEMPT_WINDOW_S = 60 * 60
 MAX_URLS = 50
 
-NOT_CONFIGURED = (
+NOT_CONFIGURED = _(
     "Reports cannot be made on this site yet: no organisation has been set up to receive them. "
     "Nothing you type here would reach anyone."
 )
-NOTHING_REPORTED = "Tell us where the content is (a web address), describe it, or add a file."
+NOTHING_REPORTED = _("Tell us where the content is (a web address), describe it, or add a file.")
 # Hashes are not imagery, but the minors rule stays where it was: those reports go to Take It Down, which
 # exists for exactly this (hashes made on the device, shared with platforms), and Reclaim keeps none.
-MINOR_HASHES_REFUSED = (
+MINOR_HASHES_REFUSED = _(
     "We cannot take images or their hashes of a person who may have been under 18 in them, so none were kept. "
     "NCMEC's Take It Down (takeitdown.ncmec.org) makes the hashes on your device and shares them with platforms."
 )
-MINOR_UPLOAD_REFUSED = (
+MINOR_UPLOAD_REFUSED = _(
     "We cannot accept images or videos of a person who may have been under 18 in them, so nothing was "
     "uploaded. Use NCMEC's Take It Down (takeitdown.ncmec.org) or the IWF (report.iwf.org.uk) instead: "
     "they can get it removed without anyone sending them the image."
 )
-TOO_MANY_URLS = "Give at most {max} web addresses at a time; you can add more later on the status page."
-PIN_WRONG = "That reference and PIN do not match a report. Check both and try again."
-PIN_LOCKED = (
+TOO_MANY_URLS = _("Give at most {max} web addresses at a time; you can add more later on the status page.")
+PIN_WRONG = _("That reference and PIN do not match a report. Check both and try again.")
+PIN_LOCKED = _(
     "Too many wrong PINs were entered for this reference, so we have paused checking it to keep your "
     "report safe. Please try again in an hour."
 )
-REPORT_CLOSED = "This report is closed, so nobody would read what you add. Please make a new report instead."
-NOTHING_TO_ADD = "Add a web address or a note."
+REPORT_CLOSED = _("This report is closed, so nobody would read what you add. Please make a new report instead.")
+NOTHING_TO_ADD = _("Add a web address or a note.")
 
 
 class ReportError(ReadableError):

@@ -1,7 +1,7 @@
 """Storage limitation for biometric data (GDPR Art. 5(1)(e)): what is no longer used is deleted.
 
-A subject's face templates, reference photos and known-image hashes are purged when the subject has
-no open case and nothing has happened for BIOMETRIC_RETENTION_DAYS. A subject we can write to is
+A subject's face templates, reference photos, known-image hashes and known videos are purged when the
+subject has no open case and nothing has happened for BIOMETRIC_RETENTION_DAYS. A subject we can write to is
 told first and the purge waits RETENTION_NOTICE_DAYS: they may want us to keep looking. Activity
 after the notice (a new consent, photo, finding, case or takedown step) cancels it; the next period
 of inactivity needs a new notice.
@@ -19,20 +19,26 @@ from django.db import transaction
 from django.db.models import DateTimeField, Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
-from casework.models import Case, Consent, Subject, TakedownRequest
+from casework.models import Case, Consent, FeedRecord, Subject, TakedownRequest
 from casework.services.audit import audit_record
+from casework.services.hash_feed import hash_feed_subject_sync, hash_feed_tombstones_purge
+from casework.services.portal import subject_language
 from detection import services as detection
-from detection.models import FaceTemplate, Finding, KnownImageHash, ReferencePhoto
+from detection.models import FaceTemplate, Finding, KnownImageHash, KnownVideo, ReferencePhoto
 
 log = logging.getLogger(__name__)
+
+NOTICE_SUBJECT = _("{organization}: your data for image matching will be deleted")
 
 
 @dataclass
 class RetentionSummary:
     noticed: list[int] = field(default_factory=list)
     purged: list[int] = field(default_factory=list)
+    feed_tombstones_purged: int = 0
 
 
 def _latest(queryset: QuerySet, column: str) -> Coalesce:
@@ -49,6 +55,7 @@ def _subjects_with_activity() -> QuerySet[Subject]:
             _latest(Consent.objects.filter(subject=subject), "granted_at"),
             _latest(ReferencePhoto.objects.filter(subject=subject), "created_at"),
             _latest(KnownImageHash.objects.filter(subject=subject), "created_at"),
+            _latest(KnownVideo.objects.filter(subject=subject), "created_at"),
             _latest(Finding.objects.filter(subject=subject), "created_at"),
             _latest(Case.objects.filter(subject=subject), "created_at"),
             _latest(TakedownRequest.objects.filter(case__subject=subject), "created_at"),
@@ -56,7 +63,8 @@ def _subjects_with_activity() -> QuerySet[Subject]:
         ),
         has_biometrics=Exists(FaceTemplate.objects.filter(subject=subject))
         | Exists(ReferencePhoto.objects.filter(subject=subject))
-        | Exists(KnownImageHash.objects.filter(subject=subject)),
+        | Exists(KnownImageHash.objects.filter(subject=subject))
+        | Exists(KnownVideo.objects.filter(subject=subject)),
         has_open_case=Exists(Case.objects.filter(subject=subject, status=Case.Status.OPEN)),
     )
 
@@ -84,14 +92,15 @@ def _notice_send(subject: Subject, now: dt.datetime) -> bool:
             action="subject.retention_notice_sent", actor=None, organization=subject.organization, target=subject,
             data={"last_activity": subject.last_activity.isoformat(), "purge_after": purge_after.isoformat()},
         )
-        body = render_to_string(
-            "casework/emails/retention_notice.txt",
-            {"subject": subject, "organization": subject.organization, "last_activity": subject.last_activity,
-             "purge_after": purge_after},
-        )
+        with translation.override(subject_language(subject)):  # the subject's e-mail, in their language
+            body = render_to_string(
+                "casework/emails/retention_notice.txt",
+                {"subject": subject, "organization": subject.organization, "last_activity": subject.last_activity,
+                 "purge_after": purge_after},
+            )
+            message_subject = NOTICE_SUBJECT.format(organization=subject.organization.name)
         # Inside the transaction: a failed send rolls the claim back and the next run tries again.
-        send_mail(f"{subject.organization.name}: your data for image matching will be deleted", body, None,
-                  [subject.contact_email])
+        send_mail(message_subject, body, None, [subject.contact_email])
     return True
 
 
@@ -103,10 +112,13 @@ def _purge(subject: Subject, now: dt.datetime) -> bool:
         if still_due is None:
             return False
         summary = detection.subject_biometrics_purge(subject_id=subject.pk, likeness=True, known_hashes=True)
+        # Its hashes turn Deleted in the platforms' feed with the purge (casework.services.hash_feed).
+        unshared = hash_feed_subject_sync(subject=subject, gone=FeedRecord.Status.DELETED).left
         audit_record(
             action="subject.biometrics_purged", actor=None, organization=subject.organization, target=subject,
             data={"reason": "retention", "retention_days": settings.BIOMETRIC_RETENTION_DAYS,
-                  "last_activity": still_due.last_activity.isoformat(), "purged": summary.as_dict()},
+                  "last_activity": still_due.last_activity.isoformat(), "purged": summary.as_dict(),
+                  "unshared": unshared},
         )
     return True
 
@@ -130,4 +142,6 @@ def biometrics_retention_purge(*, now: dt.datetime | None = None) -> RetentionSu
         except Exception:
             # One bad address or subject must not keep every other subject's data beyond its time.
             log.exception("retention for subject %s failed; retried next run", subject.pk)
+    # The platforms' feed keeps a hash that left it as a tombstone for HASH_FEED_TOMBSTONE_DAYS; then it goes.
+    summary.feed_tombstones_purged = hash_feed_tombstones_purge(now=now)
     return summary

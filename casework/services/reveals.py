@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import time
 
+from django.utils.translation import gettext_lazy
+
 from casework.models import AuditEvent
 from casework.services.audit import audit_record
 from detection.models import Finding
 
 # What on a finding's page can be revealed: the reported media, and the two faces of a likeness match.
 REVEALABLE = {"media", "probe_face", "reference_face"}
-UNKNOWN_MEDIA = "There is no such media on this finding."
+UNKNOWN_MEDIA = gettext_lazy("There is no such media on this finding.")
 REVEAL_SESSION_KEY = "casework.reveals"
 # Long enough to review a finding and write a case note; short enough that a screen left open does
 # not keep showing someone's face to whoever walks past next.

@@ -40,6 +40,8 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from casework import deadlines
 from casework.access import role_in
@@ -52,16 +54,16 @@ STAFF = frozenset({Role.CASEWORKER, Role.LEGAL, Role.ADMIN})
 LEGAL = frozenset({Role.LEGAL, Role.ADMIN})
 
 ACTIONS = {
-    "prepare": "Mark ready to send",
-    "send": "Mark as sent",
-    "acknowledge": "Platform acknowledged",
-    "record_removal": "Content removed",
-    "record_refusal": "Platform refused",
-    "record_no_response": "No response by the deadline",
-    "escalate": "Escalate",
-    "verify_removal": "Removal verified",
-    "close": "Close",
-    "reopen": "Content is back: re-open",
+    "prepare": _("Mark ready to send"),
+    "send": _("Mark as sent"),
+    "acknowledge": _("Platform acknowledged"),
+    "record_removal": _("Content removed"),
+    "record_refusal": _("Platform refused"),
+    "record_no_response": _("No response by the deadline"),
+    "escalate": _("Escalate"),
+    "verify_removal": _("Removal verified"),
+    "close": pgettext_lazy("close a takedown request", "Close"),
+    "reopen": _("Content is back: re-open"),
 }
 
 
@@ -97,15 +99,15 @@ ANSWERED = frozenset({State.ACKNOWLEDGED, State.REMOVED, State.REFUSED})
 # legally: preparing, sending, escalating and closing stay with people.
 SYSTEM_ACTIONS = frozenset({"record_removal", "verify_removal", "reopen"})
 
-UNKNOWN_ACTION = "“{action}” is not something a takedown request can do."
-TRANSITION_NOT_ALLOWED = "A request that is “{state}” cannot be changed with “{action}”. From here: {allowed}."
-ROLE_NOT_ALLOWED = "Your role ({role}) cannot “{action}” a takedown request; ask a colleague who is {roles}."
-PREPARE_NEEDS_NOTICE = (
+UNKNOWN_ACTION = _("“{action}” is not something a takedown request can do.")
+TRANSITION_NOT_ALLOWED = _("A request that is “{state}” cannot be changed with “{action}”. From here: {allowed}.")
+ROLE_NOT_ALLOWED = _("Your role ({role}) cannot “{action}” a takedown request; ask a colleague who is {roles}.")
+PREPARE_NEEDS_NOTICE = _(
     "Generate the notice first: a {regime} request is ready to send only with a notice that has every element "
     "the law requires."
 )
-SYSTEM_NOT_ALLOWED = "Reclaim does not “{action}” a takedown request on its own; a person must."
-NO_RESPONSE_TOO_EARLY = (
+SYSTEM_NOT_ALLOWED = _("Reclaim does not “{action}” a takedown request on its own; a person must.")
+NO_RESPONSE_TOO_EARLY = _(
     "The platform has until {deadline:%Y-%m-%d %H:%M} UTC to act; record “no response” only after that."
 )
 
@@ -119,7 +121,8 @@ class TransitionRoleRefused(TransitionRefused):
 
 
 def _role_names(roles) -> str:
-    return " or ".join(sorted(Role(r).label.lower() for r in roles))
+    joiner = pgettext("between role names: legal staff or organisation admin", " or ")
+    return joiner.join(sorted(Role(r).label.lower() for r in roles))
 
 
 def takedown_actions_available(*, request: TakedownRequest, role: str | None) -> list[tuple[str, str]]:
@@ -146,7 +149,8 @@ def _check(request: TakedownRequest, action: str, role: str | None, now, *, syst
         raise TransitionRefused(UNKNOWN_ACTION.format(action=action))
     transition = TRANSITIONS.get((request.state, action))
     if transition is None:
-        allowed = [label for a, label in ACTIONS.items() if (request.state, a) in TRANSITIONS] or ["nothing"]
+        allowed = [str(label) for a, label in ACTIONS.items() if (request.state, a) in TRANSITIONS] or [
+            gettext("nothing")]
         raise TransitionRefused(
             TRANSITION_NOT_ALLOWED.format(
                 state=request.get_state_display(), action=ACTIONS[action], allowed=", ".join(allowed)
@@ -156,7 +160,7 @@ def _check(request: TakedownRequest, action: str, role: str | None, now, *, syst
         if action not in SYSTEM_ACTIONS:
             raise TransitionRoleRefused(SYSTEM_NOT_ALLOWED.format(action=ACTIONS[action]))
     elif role not in transition.roles:
-        role_label = Role(role).label.lower() if role else "none in this organisation"
+        role_label = Role(role).label.lower() if role else gettext("none in this organisation")
         raise TransitionRoleRefused(
             ROLE_NOT_ALLOWED.format(role=role_label, action=ACTIONS[action], roles=_role_names(transition.roles))
         )

@@ -14,7 +14,7 @@ import hashlib
 from urllib.parse import urlsplit
 
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from casework.models import Notice, Organization, Regime, TakedownRequest
 
@@ -48,6 +48,9 @@ def transparency_export(*, since: dt.date, organization: Organization | None = N
     )
     if organization is not None:
         notices = notices.filter(takedown_request__case__organization=organization)
+    # A record for the public in the regimes' own words (English, as the notices), whoever exports it.
+    with translation.override(None):
+        regime_names = {value: str(label) for value, label in Regime.choices}
     entries = []
     for notice in notices:
         request = notice.takedown_request
@@ -56,7 +59,7 @@ def transparency_export(*, since: dt.date, organization: Organization | None = N
             "id": notice.pk,
             "type": LUMEN_TYPES.get(notice.regime, "Other"),
             "regime": notice.regime,
-            "regime_name": Regime(notice.regime).label,
+            "regime_name": regime_names[notice.regime],
             "sender_type": "authorised_representative" if notice.signer_is_representative else "person_depicted",
             "sender_organization_type": "victim_support_organisation",
             "recipient_name": request.platform,

@@ -4,16 +4,18 @@ a change to the same value is no change and records nothing."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from casework.models import Case, CaseNote, Membership
 from casework.services.audit import audit_record
 from detection.engine.errors import ReadableError
 
-ASSIGNEE_NOT_MEMBER = "{name} is not a member of this organisation, so the case cannot be assigned to them."
-UNKNOWN_PRIORITY = "“{priority}” is not a priority; choose low, normal, high or urgent."
-TOO_MANY_TAGS = "A case can have at most {limit} tags."
-TAG_TOO_LONG = "The tag “{tag}…” is longer than {limit} characters."
-NOTE_EMPTY = "Write the note before saving it."
+ASSIGNEE_NOT_MEMBER = _("{name} is not a member of this organisation, so the case cannot be assigned to them.")
+UNKNOWN_PRIORITY = _("“{priority}” is not a priority; choose low, normal, high or urgent.")
+TOO_MANY_TAGS = _("A case can have at most {limit} tags.")
+TAG_TOO_LONG = _("The tag “{tag}…” is longer than {limit} characters.")
+NOTE_EMPTY = _("Write the note before saving it.")
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 40
@@ -61,9 +63,11 @@ def case_priority_set(*, case: Case, priority: int, by) -> Case:
         previous = Case.Priority(locked.priority)
         locked.priority = priority
         locked.save(update_fields=["priority"])
+        with translation.override(None):  # the record keeps the labels' own words, whatever its writer reads
+            labels = {"from_label": str(previous.label), "to_label": str(priority.label)}
         audit_record(
             action="case.priority_set", actor=by, organization=locked.organization, target=locked,
-            data={"from": int(previous), "to": int(priority), "from_label": previous.label, "to_label": priority.label},
+            data={"from": int(previous), "to": int(priority), **labels},
         )
     return locked
 

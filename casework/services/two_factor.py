@@ -7,15 +7,18 @@ import math
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django_otp import devices_for_user, match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casework.services.audit import audit_record
 
-WRONG_CODE = "That code is not right, or it has expired. Enter the 6 digits your authenticator app shows now."
+WRONG_CODE = gettext_lazy(
+    "That code is not right, or it has expired. Enter the 6 digits your authenticator app shows now."
+)
 # django-otp doubles the wait after each wrong code (1, 2, 4… seconds) and then checks no code at all,
 # the right one included: saying "wrong code" then would send the person to re-check a right code.
-TOO_MANY_TRIES = (
+TOO_MANY_TRIES = gettext_lazy(
     "Too many wrong codes were entered, so codes are paused for a moment. Wait {seconds} seconds, then "
     "enter the 6 digits your authenticator app shows at that time."
 )

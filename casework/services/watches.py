@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from casework.access import NOTICE_ISSUERS, REVIEWERS, role_in
 from casework.models import Organization
@@ -19,11 +20,13 @@ from casework.services.audit import audit_record
 from detection.engine.errors import ReadableError
 from detection.models import CrawlRun, Watch
 
-ROBOTS_REASON_NEEDED = "Say why this watch may ignore robots.txt: the reason is kept in the audit trail."
-ROBOTS_ROLE_REQUIRED = "Only legal staff and admins decide whether a watch ignores robots.txt."
-EDIT_ROLE_REQUIRED = "Only caseworkers and admins create, change and start watches."
-PAUSED_NOT_CRAWLED = "{watch} is paused: resume it before crawling it."
-ALREADY_CRAWLING = "{watch} is being crawled already: its current run is on this page."
+# Marked here for the catalogue (gettext_noop), translated where they are raised (_): the constants stay
+# the English words the tests compare.
+ROBOTS_REASON_NEEDED = gettext_noop("Say why this watch may ignore robots.txt: the reason is kept in the audit trail.")
+ROBOTS_ROLE_REQUIRED = gettext_noop("Only legal staff and admins decide whether a watch ignores robots.txt.")
+EDIT_ROLE_REQUIRED = gettext_noop("Only caseworkers and admins create, change and start watches.")
+PAUSED_NOT_CRAWLED = gettext_noop("{watch} is paused: resume it before crawling it.")
+ALREADY_CRAWLING = gettext_noop("{watch} is being crawled already: its current run is on this page.")
 # A run in one of these states is still working through its frontier.
 ACTIVE = (CrawlRun.Status.QUEUED, CrawlRun.Status.RUNNING)
 
@@ -136,7 +139,7 @@ def watch_crawl_now(*, watch: Watch, by) -> CrawlRun:
         try:
             run = crawl_run_start(watch=locked, organization=locked.organization, start_urls=list(locked.start_urls))
         except CrawlStartError as exc:
-            raise WatchError(exc.reason) from exc
+            raise WatchError(_(exc.reason)) from exc  # detection's English reason, in the reader's language
         audit_record(action="watch.crawl_started", actor=by, organization=locked.organization, target=locked,
                      data={"run": run.pk})
     return run

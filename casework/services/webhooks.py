@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from casework.models import Organization, Webhook, WebhookDelivery
 from casework.services.audit import audit_record
@@ -44,9 +45,9 @@ def backoff_max_s() -> int:
 
 TIMEOUT_S = 10
 
-WEBHOOK_URL_NOT_HTTP = "A webhook URL must start with https:// or http://."
-WEBHOOK_REDIRECTED = "The webhook answered with a redirect ({status}); give its final URL instead."
-WEBHOOK_UNREACHABLE = "The webhook could not be reached: {error}."
+WEBHOOK_URL_NOT_HTTP = gettext_lazy("A webhook URL must start with https:// or http://.")
+WEBHOOK_REDIRECTED = gettext_lazy("The webhook answered with a redirect ({status}); give its final URL instead.")
+WEBHOOK_UNREACHABLE = gettext_lazy("The webhook could not be reached: {error}.")
 
 
 class WebhookError(ReadableError):

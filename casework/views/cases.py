@@ -6,9 +6,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from casework import access, deadlines, selectors
+from casework import access, deadlines, hash_feed_reads, selectors
 from casework.forms import (
     CaseMediaForm,
     CaseNoteForm,
@@ -24,6 +25,9 @@ from detection.services import media_items_mark_scan_again
 CASE_LIST_PAGE_SIZE = 25
 PAGE_PARAMS = {"requests": "requests_page", "media": "media_page", "findings": "findings_page",
                "timeline": "timeline_page"}
+MINOR_RECORDED = _("Recorded: the person depicted is a minor. Its imagery is deleted; the hashes stay.")
+CHOOSE_A_FILE = _("Choose a file to upload.")
+FILE_ADDED = _("File added to the case; it is being scanned.")
 
 
 @require_GET
@@ -53,6 +57,8 @@ def case_detail(request, pk: int):
             initial={"assignee": case.assignee_id, "priority": case.priority, "tags": ", ".join(case.tags)},
         ),
         "note_form": CaseNoteForm(),
+        # What the hash feed's platforms reported on the subject's shared hashes (casework.hash_feed_reads).
+        "platform_feedback": hash_feed_reads.feedback_for_subject(case.subject),
     }
     return render(request, "casework/case_detail.html", context)
 
@@ -62,7 +68,7 @@ def case_detail(request, pk: int):
 def case_minor_record_view(request, pk: int):
     case = access.case_get_for_user(request.user, pk)
     minors.case_minor_record(case=case, by=request.user)
-    messages.success(request, "Recorded: the person depicted is a minor. Its imagery is deleted; the hashes stay.")
+    messages.success(request, MINOR_RECORDED)
     return redirect("casework:case_detail", pk=case.pk)
 
 
@@ -73,7 +79,7 @@ def case_media_upload(request, pk: int):
     access.require_role(request.user, case.organization_id, access.REVIEWERS)
     form = CaseMediaForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "Choose a file to upload.")
+        messages.error(request, CHOOSE_A_FILE)
         return redirect("casework:case_detail", pk=case.pk)
     upload = form.cleaned_data["file"]
     try:
@@ -81,5 +87,5 @@ def case_media_upload(request, pk: int):
     except minors.MinorImageryRefused as exc:
         messages.error(request, exc.reason)
         return redirect("casework:case_detail", pk=case.pk)
-    messages.success(request, "File added to the case; it is being scanned.")
+    messages.success(request, FILE_ADDED)
     return redirect("casework:case_detail", pk=case.pk)

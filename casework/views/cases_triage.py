@@ -7,15 +7,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from casework import access
+from casework import access, selectors
 from casework.forms import CaseNoteForm, CaseStatusForm, CaseTriageForm
 from casework.services.cases import CaseError, case_close, case_open_from_report, case_reopen
 from casework.services.triage import TriageError, case_assign, case_note_add, case_priority_set, case_tags_set
 from detection.services import media_items_mark_scan_again
 
-FORM_INVALID = "Check the form: {errors}"
+FORM_INVALID = _("Check the form: {errors}")
+CASE_UPDATED = _("Case updated.")
+NOTE_ADDED = _("Note added.")
+CASE_IS = _("The case is {status}.")
+CASE_OPENED_FROM_REPORT = _("Case {case} opened from report {report}.")
 
 
 def _errors(form) -> str:
@@ -42,7 +47,7 @@ def case_triage(request, pk: int):
     except TriageError as exc:
         messages.error(request, exc.reason)
     else:
-        messages.success(request, "Case updated.")
+        messages.success(request, CASE_UPDATED)
     return redirect("casework:case_detail", pk=case.pk)
 
 
@@ -59,7 +64,7 @@ def case_note_create(request, pk: int):
     except TriageError as exc:
         messages.error(request, exc.reason)
     else:
-        messages.success(request, "Note added.")
+        messages.success(request, NOTE_ADDED)
     return redirect("casework:case_detail", pk=case.pk)
 
 
@@ -81,7 +86,7 @@ def case_status(request, pk: int):
     except CaseError as exc:
         messages.error(request, exc.reason)
     else:
-        messages.success(request, f"The case is {case.get_status_display().lower()}.")
+        messages.success(request, CASE_IS.format(status=case.get_status_display().lower()))
     return redirect("casework:case_detail", pk=case.pk)
 
 
@@ -89,9 +94,15 @@ def case_status(request, pk: int):
 @login_required
 def report_detail(request, pk: int):
     report = access.report_get_for_user(request.user, pk)
-    context = {"report": report, "urls": report.urls.split(), "known_hashes": report.known_hashes.splitlines(),
+    known_hashes = [selectors.hash_line_shown(line) for line in report.known_hashes.splitlines()]
+    may_move = bool(known_hashes) and access.role_in(request.user, report.organization_id) in access.REVIEWERS
+    context = {"report": report, "urls": report.urls.split(), "known_hashes": known_hashes,
                "cases": report.cases.order_by("created_at"),
-               "media_items": media_items_mark_scan_again(report.media_items.order_by("pk"))}
+               "media_items": media_items_mark_scan_again(report.media_items.order_by("pk")),
+               # Caseworkers move the lines to a subject who consents to hash matching (known_hashes views).
+               "hash_subjects": selectors.subjects_consenting_to_hash_matching(report.organization_id)
+               if may_move else None,
+               "hash_subjects_shown": selectors.HASH_LINE_SUBJECTS_SHOWN}
     return render(request, "casework/report_detail.html", context)
 
 
@@ -105,5 +116,5 @@ def report_case_open(request, pk: int):
     except CaseError as exc:
         messages.error(request, exc.reason)
         return redirect("casework:report_detail", pk=report.pk)
-    messages.success(request, f"Case {case.reference} opened from report {report.reference}.")
+    messages.success(request, CASE_OPENED_FROM_REPORT.format(case=case.reference, report=report.reference))
     return redirect("casework:case_detail", pk=case.pk)

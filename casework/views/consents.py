@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from casework import access, selectors
@@ -13,7 +14,7 @@ from casework.forms import WithdrawalOnBehalfForm
 from casework.services.consent import ConsentError, consent_withdraw
 from casework.services.receipts import consent_receipt_pdf
 
-WITHDRAWN = "Consent withdrawn for {subject}: {deleted} stored item(s) deleted."
+WITHDRAWN = _("Consent withdrawn for {subject}: {deleted} stored item(s) deleted.")
 
 
 @require_GET

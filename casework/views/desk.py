@@ -10,18 +10,20 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from casework import access, deadlines, selectors
+from casework import access, deadlines, hash_feed_reads, selectors
 from casework.models import Case, Report
 from casework.services.reveals import RevealError, media_reveal, media_reveal_end
 from casework.views.totp import next_url
 from detection.engine import svgplot
 
 DEADLINE_LISTS = {
-    "": "Deadlines breached or at risk",
-    deadlines.BREACHED: "Deadlines breached",
-    deadlines.AT_RISK: "Deadlines at risk",
+    "": _("Deadlines breached or at risk"),
+    deadlines.BREACHED: _("Deadlines breached"),
+    deadlines.AT_RISK: _("Deadlines at risk"),
 }
 
 
@@ -29,7 +31,10 @@ DEADLINE_LISTS = {
 @login_required
 def dashboard(request):
     access.staff_organization_ids(request.user)
-    return render(request, "casework/desk.html", {"desk": selectors.desk_for_user(request.user)})
+    return render(request, "casework/desk.html", {
+        "desk": selectors.desk_for_user(request.user),
+        "platform_feedback": hash_feed_reads.feedback_for_desk(request.user),  # the hash feed's platforms
+    })
 
 
 @require_GET
@@ -87,18 +92,29 @@ def metrics(request):
     charts = {}
     if data.hours_to_removal:
         charts["removal_hours"] = svgplot.bar_chart(
-            data.hours_to_removal, title="Median hours from sending to removal", y_label="hours")
+            data.hours_to_removal, title=gettext("Median hours from sending to removal"),
+            y_label=pgettext("chart axis", "hours"))
     if data.removal_rate:
         charts["removal_rate"] = svgplot.bar_chart(
-            {p: 100 * r for p, r in data.removal_rate.items()}, title="Requests that led to removal", y_label="%")
+            {p: 100 * r for p, r in data.removal_rate.items()}, title=gettext("Requests that led to removal"),
+            y_label="%")
     if data.breached_per_month:
         months = data.breached_per_month
+        series = [(n + 1, count) for n, (_month, count) in enumerate(months)]
         charts["breaches"] = svgplot.line_chart(
-            {"deadlines breached": [(n + 1, count) for n, (_, count) in enumerate(months)]},
-            title="Deadlines breached per month", x_label=f"month (1 = {months[0][0]})", y_label="requests")
+            {pgettext("chart series", "deadlines breached"): series},
+            title=gettext("Deadlines breached per month"),
+            x_label=pgettext("chart axis", "month (1 = {first})").format(first=months[0][0]),
+            y_label=pgettext("chart axis", "requests"))
+    platform_feedback = hash_feed_reads.feedback_for_metrics(request.user)
+    if any(row.blocked for row in platform_feedback):
+        charts["platform_blocks"] = svgplot.bar_chart(
+            {row.platform: row.blocked for row in platform_feedback},
+            title=gettext("Uploads blocked, per platform of the hash feed"), y_label=pgettext("chart axis", "uploads"))
     # The charts are built by our own code from numbers and escaped names: safe to inline.
     charts = {name: mark_safe(svg) for name, svg in charts.items()}
-    return render(request, "casework/metrics.html", {"metrics": data, "charts": charts})
+    return render(request, "casework/metrics.html",
+                  {"metrics": data, "charts": charts, "platform_feedback": platform_feedback})
 
 
 @require_POST

@@ -17,7 +17,7 @@ from detection.engine.sniffing import IMAGE, VIDEO, sniff
 from detection.media_files import media_item_read
 from detection.models import MediaItem
 
-NOT_STORED = "The file is not stored."
+NOT_STORED = "The file is not stored."  # a 404's message: for logs, never shown (templates/404.html)
 # The query that asks a media view for the original rather than the blurred rendering.
 ORIGINAL_VIEW = "original"
 

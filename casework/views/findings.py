@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from casework import access, selectors
@@ -15,6 +16,9 @@ from casework.forms import (
 from casework.models import Regime
 from casework.services.cases import ReviewError, finding_confirm, finding_reject
 from casework.views.files import private_media, private_media_blurred, sensitive_media
+
+FINDING_CONFIRMED = _("Finding confirmed and added to case {case}.")
+FINDING_REJECTED = _("Finding rejected.")
 
 
 @require_GET
@@ -66,7 +70,7 @@ def finding_confirm_view(request, pk: int):
     except ReviewError as exc:
         messages.error(request, exc.reason)
         return redirect("casework:finding_detail", pk=finding.pk)
-    messages.success(request, f"Finding confirmed and added to case {case.reference}.")
+    messages.success(request, FINDING_CONFIRMED.format(case=case.reference))
     return redirect("casework:case_detail", pk=case.pk)
 
 
@@ -83,7 +87,7 @@ def finding_reject_view(request, pk: int):
     except ReviewError as exc:
         messages.error(request, exc.reason)
         return redirect("casework:finding_detail", pk=finding.pk)
-    messages.success(request, "Finding rejected.")
+    messages.success(request, FINDING_REJECTED)
     return redirect("casework:review_queue")
 
 

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from casework import access
@@ -14,7 +15,7 @@ from casework.services.scans import media_item_scan_again
 from casework.views.totp import next_url
 from detection.services import ScanAgainRefused
 
-SCAN_QUEUED = "The file is queued to be scanned again; its status changes here once a worker has scanned it."
+SCAN_QUEUED = _("The file is queued to be scanned again; its status changes here once a worker has scanned it.")
 
 
 @require_POST

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from casework import access
@@ -21,6 +22,9 @@ from casework.services.notice_delivery import (
 )
 from casework.services.takedowns import TransitionRefused, TransitionRoleRefused
 from casework.views.files import private_file
+
+NOTICE_EMAILED = _("Notice e-mailed to {email}; the request is sent.")
+SUBMISSION_RECORDED = _("Web-form submission recorded; the request is sent.")
 
 
 @require_GET
@@ -72,7 +76,7 @@ def notice_send_view(request, pk: int):
     notice = access.notice_get_for_user(request.user, pk)
     return _deliver(
         request, notice, lambda: notice_send(notice=notice, by=request.user),
-        f"Notice e-mailed to {notice.takedown_request.recipient_email}; the request is sent.",
+        NOTICE_EMAILED.format(email=notice.takedown_request.recipient_email),
     )
 
 
@@ -84,7 +88,7 @@ def notice_submission_view(request, pk: int):
     reference = form.cleaned_data["reference"] if form.is_valid() else ""
     return _deliver(
         request, notice, lambda: notice_submission_record(notice=notice, by=request.user, reference=reference),
-        "Web-form submission recorded; the request is sent.",
+        SUBMISSION_RECORDED,
     )
 
 

@@ -16,6 +16,8 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import user_has_device
@@ -32,30 +34,35 @@ from casework.services.consent import (
     subject_consents_to,
 )
 from casework.services.receipts import consent_receipt_pdf
+from casework.views.language import subject_language_on_sign_in
 from casework.views.reference_photos import photo_add_from_request
 from detection.services import EnrolmentError
 
-LINK_SENT = (
+LINK_SENT = _(
     "If {email} is the address your caseworker has for you, a sign-in link is on its way. "
     "It works for {minutes} minutes. Check your spam folder if it does not arrive."
 )
-PASSWORD_WRONG = "That e-mail address and password do not match. You can always sign in with an e-mail link instead."
+PASSWORD_WRONG = _("That e-mail address and password do not match. You can always sign in with an e-mail link instead.")
+SIGNED_OUT = _("You are signed out.")
+PHOTO_ADDED = _("Photo added. We will use it to look for images of you.")
+PHOTO_REMOVED = _("Photo removed, with the face data made from it.")
+PASSWORD_SET = _("Password set. You can now sign in with your e-mail address and this password.")
 # The backend the portal signs subjects in with: the link has already proved who they are.
 SIGN_IN_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 class LinkRequestForm(forms.Form):
-    email = forms.EmailField(label="Your e-mail address", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(label=_("Your e-mail address"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
 
 
 class PasswordSignInForm(forms.Form):
-    email = forms.EmailField(label="Your e-mail address", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    password = forms.CharField(label="Password",
+    email = forms.EmailField(label=_("Your e-mail address"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(label=_("Password"),
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
 class WithdrawForm(forms.Form):
-    reason = forms.CharField(label="Why (optional, helps us improve)", required=False, max_length=2000,
+    reason = forms.CharField(label=_("Why (optional, helps us improve)"), required=False, max_length=2000,
                              widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -108,7 +115,7 @@ def portal_sign_in(request):
         user = _portal_user_authenticate(request, data["email"], data["password"])
         if user is not None:
             login(request, user)
-            return redirect("casework:portal_home")
+            return subject_language_on_sign_in(request, redirect("casework:portal_home"), access.subject_for_user(user))
         messages.error(request, PASSWORD_WRONG)
     return render(request, "portal/sign_in.html", {"link_form": link_form, "password_form": password_form})
 
@@ -127,14 +134,14 @@ def portal_link(request, token: str):
         return render(request, "portal/link.html", {"subject": subject})
     user = portal.subject_user_ensure(subject=subject)
     login(request, user, backend=SIGN_IN_BACKEND)  # sets last_login: this link now stops working
-    return redirect("casework:portal_home")
+    return subject_language_on_sign_in(request, redirect("casework:portal_home"), subject)
 
 
 @access.public
 @require_POST
 def portal_sign_out(request):
     logout(request)
-    messages.success(request, "You are signed out.")
+    messages.success(request, SIGNED_OUT)
     return redirect("casework:portal_sign_in")
 
 
@@ -149,7 +156,8 @@ def portal_home(request, subject: Subject):
         "photos": subject.reference_photos.order_by("created_at"),
         "can_add_photos": subject_consents_to(subject, ConsentPurpose.LIKENESS_MATCHING),
         "can_add_hashes": subject_consents_to(subject, ConsentPurpose.HASH_MATCHING),
-        "hash_count": subject.known_hashes.count(),
+        # A known video counts as one, as "new hashes registered" counts it when it is registered.
+        "hash_count": subject.known_hashes.count() + subject.known_videos.count(),
         "hashes_form": KnownHashesForm(),
         "photo_form": PhotoForm(),
         "cases": cases,
@@ -170,8 +178,11 @@ def portal_consent_withdraw(request, subject: Subject, pk: int):
         except ConsentError as exc:
             messages.error(request, exc.reason)
         else:
-            messages.success(request, f"Your consent is withdrawn. {summary.stored_items} stored item(s) about you "
-                                      "were deleted.")
+            messages.success(request, ngettext(
+                "Your consent is withdrawn. {count} stored item about you was deleted.",
+                "Your consent is withdrawn. {count} stored items about you were deleted.",
+                summary.stored_items,
+            ).format(count=summary.stored_items))
         return redirect("casework:portal_home")
     context = {"subject": subject, "consent": consent, "form": form,
                "consequences": selectors.consent_withdrawal_consequences(consent) if consent.is_active else []}
@@ -190,7 +201,7 @@ def portal_consent_receipt(request, subject: Subject, pk: int):
 @require_POST
 @subject_required
 def portal_photo_add(request, subject: Subject):
-    photo_add_from_request(request, subject, added="Photo added. We will use it to look for images of you.")
+    photo_add_from_request(request, subject, added=PHOTO_ADDED)
     return redirect("casework:portal_home")
 
 
@@ -203,7 +214,7 @@ def portal_photo_remove(request, subject: Subject, pk: int):
     except EnrolmentError as exc:
         messages.error(request, exc.reason)
     else:
-        messages.success(request, "Photo removed, with the face data made from it.")
+        messages.success(request, PHOTO_REMOVED)
     return redirect("casework:portal_home")
 
 
@@ -215,6 +226,6 @@ def portal_password(request, subject: Subject):
     if request.method == "POST" and form.is_valid():
         user = portal.subject_password_set(subject=subject, password=form.cleaned_data["new_password1"])
         update_session_auth_hash(request, user)  # the password changed: keep this session signed in
-        messages.success(request, "Password set. You can now sign in with your e-mail address and this password.")
+        messages.success(request, PASSWORD_SET)
         return redirect("casework:portal_home")
     return render(request, "portal/password.html", {"subject": subject, "form": form})

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import user_has_device
@@ -20,8 +21,8 @@ from casework.services.two_factor import TwoFactorError, totp_devices_remove
 from casework.views.portal import subject_required
 from casework.views.totp import next_url, totp_setup_step, totp_verify_step
 
-CODES_ON = "Sign-in codes are on: after each sign-in we will ask for the code your app shows."
-CODES_OFF = "Sign-in codes are off."
+CODES_ON = _("Sign-in codes are on: after each sign-in we will ask for the code your app shows.")
+CODES_OFF = _("Sign-in codes are off.")
 
 
 def _next(request) -> str:

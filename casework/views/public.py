@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.core.validators import URLValidator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -25,8 +26,12 @@ from casework.services.known_hashes import KnownHashError
 from casework.services.minors import TAKE_IT_DOWN_URL, MinorImageryRefused
 
 DRAFT_SESSION_KEY = "casework.public_report_draft"
-URL_NOT_VALID = "“{url}” is not a web address. Copy it from your browser's address bar (it starts with https://)."
-SUBMITTED_ALREADY = "This report was already sent, or the page was open too long. Your answers are not kept; please start again."
+URL_NOT_VALID = _("“{url}” is not a web address. Copy it from your browser's address bar (it starts with https://).")
+SUBMITTED_ALREADY = _(
+    "This report was already sent, or the page was open too long. Your answers are not kept; please start again."
+)
+INFORMATION_ADDED = _("Thank you. We added this to your report.")
+REPORT_LEFT = _("You have left your report. Use your reference and PIN to come back.")
 MINOR_YES, MINOR_NO, MINOR_UNSURE = "yes", "no", "unsure"
 _MINOR_VALUES = {MINOR_YES: True, MINOR_NO: False, MINOR_UNSURE: None}
 
@@ -50,37 +55,39 @@ def _urls_parse(text: str) -> list[str]:
 
 class ReportForm(forms.Form):
     reporter_role = forms.ChoiceField(
-        label="Who are you?",
+        label=_("Who are you?"),
         widget=forms.RadioSelect,
         choices=[
-            (ReporterRole.DEPICTED, "I am the person in the images"),
-            (ReporterRole.REPRESENTATIVE, "I act for the person in the images (for example a parent, lawyer or support worker)"),
-            (ReporterRole.BYSTANDER, "Someone else: I came across it"),
+            (ReporterRole.DEPICTED, _("I am the person in the images")),
+            (ReporterRole.REPRESENTATIVE,
+             _("I act for the person in the images (for example a parent, lawyer or support worker)")),
+            (ReporterRole.BYSTANDER, _("Someone else: I came across it")),
         ],
     )
     under_18 = forms.ChoiceField(
-        label="Was the person depicted under 18 in this imagery?",
-        help_text="Their age when the pictures or videos were made (or faked), not their age now.",
+        label=_("Was the person depicted under 18 in this imagery?"),
+        help_text=_("Their age when the pictures or videos were made (or faked), not their age now."),
         widget=forms.RadioSelect,
-        choices=[(MINOR_YES, "Yes"), (MINOR_NO, "No"), (MINOR_UNSURE, "I don't know")],
+        choices=[(MINOR_YES, _("Yes")), (MINOR_NO, _("No")), (MINOR_UNSURE, _("I don't know"))],
     )
     urls = forms.CharField(
-        label="Where is it online?",
-        help_text="Web addresses, one per line. Leave empty if you don't know.",
+        label=_("Where is it online?"),
+        help_text=_("Web addresses, one per line. Leave empty if you don't know."),
         required=False,
         max_length=20_000,
         widget=forms.Textarea(attrs={"rows": 4, "inputmode": "url", "autocapitalize": "off", "spellcheck": "false"}),
     )
     description = forms.CharField(
-        label="Anything else we should know (optional)",
-        help_text="For example the name of the account that posted it. Only caseworkers read this.",
+        label=_("Anything else we should know (optional)"),
+        help_text=_("For example the name of the account that posted it. Only caseworkers read this."),
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     contact_email = forms.EmailField(
-        label="Your e-mail (optional)",
-        help_text="Only used to contact you about this report. Without it, check the status with your reference and PIN.",
+        label=_("Your e-mail (optional)"),
+        help_text=_("Only used to contact you about this report. Without it, check the status with your reference "
+                    "and PIN."),
         required=False,
     )
 
@@ -93,34 +100,36 @@ class ReportForm(forms.Form):
 
 class ReportFileForm(forms.Form):
     file = forms.FileField(
-        label="Add a picture or video (optional)",
-        help_text="Only if you already have it. It is sent when you press “Send report”, and you will not see it again here.",
+        label=_("Add a picture or video (optional)"),
+        help_text=_("Only if you already have it. It is sent when you press “Send report”, and you will not see it "
+                    "again here."),
         required=False,
     )
     known_hashes = forms.CharField(
-        label="Hashes of the images (optional)",
-        help_text="Lines of letters and numbers, made from your images on your device. Never the images.",
+        label=_("Hashes of the images (optional)"),
+        help_text=_("Lines of letters and numbers, made from your images on your device. Never the images."),
         required=False,
-        max_length=100_000,
+        max_length=1_000_000,  # a video's frame hashes are one long line (KnownHashesForm)
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocomplete": "off", "autocapitalize": "off"}),
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.pdq_min_quality = settings.PDQ_MIN_QUALITY  # the browser hasher leaves out what scans ignore
+        self.video_max_seconds = settings.MEDIA_MAX_DURATION_S
 
 
 class StatusForm(forms.Form):
-    reference = forms.CharField(label="Report reference", max_length=20,
+    reference = forms.CharField(label=_("Report reference"), max_length=20,
                                 widget=forms.TextInput(attrs={"autocapitalize": "characters", "autocomplete": "off"}))
-    pin = forms.CharField(label="PIN", max_length=20,
+    pin = forms.CharField(label=_("PIN"), max_length=20,
                           widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
 
 
 class AddInformationForm(forms.Form):
-    urls = forms.CharField(label="More web addresses, one per line", required=False, max_length=20_000,
+    urls = forms.CharField(label=_("More web addresses, one per line"), required=False, max_length=20_000,
                            widget=forms.Textarea(attrs={"rows": 3, "inputmode": "url", "autocapitalize": "off"}))
-    note = forms.CharField(label="A note for the caseworker", required=False, max_length=5000,
+    note = forms.CharField(label=_("A note for the caseworker"), required=False, max_length=5000,
                            widget=forms.Textarea(attrs={"rows": 3}))
 
     def clean_urls(self) -> list[str]:
@@ -245,7 +254,7 @@ def report_add(request):
     except reports.ReportError as exc:
         messages.error(request, exc.reason)
     else:
-        messages.success(request, "Thank you. We added this to your report.")
+        messages.success(request, INFORMATION_ADDED)
     return redirect("casework:public_report_status")
 
 
@@ -253,5 +262,5 @@ def report_add(request):
 @require_POST
 def report_leave(request):
     request.session.pop(access.REPORTER_SESSION_KEY, None)
-    messages.success(request, "You have left your report. Use your reference and PIN to come back.")
+    messages.success(request, REPORT_LEFT)
     return redirect("casework:public_report_status")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from casework import access
@@ -15,7 +16,8 @@ from casework.models import Subject
 from casework.services.consent import ConsentError, reference_photo_add
 from detection.services import EnrolmentError
 
-CHOOSE_A_PHOTO = "Choose a photo to add."
+CHOOSE_A_PHOTO = _("Choose a photo to add.")
+PHOTO_ADDED_FOR = _("Reference photo added for {subject}.")
 
 
 def photo_add_from_request(request, subject: Subject, *, added: str) -> None:
@@ -38,5 +40,5 @@ def photo_add_from_request(request, subject: Subject, *, added: str) -> None:
 def subject_photo_add(request, pk: int):
     subject = access.subject_get_for_user(request.user, pk)
     access.require_role(request.user, subject.organization_id, access.REVIEWERS)
-    photo_add_from_request(request, subject, added=f"Reference photo added for {subject}.")
+    photo_add_from_request(request, subject, added=PHOTO_ADDED_FOR.format(subject=subject))
     return redirect("casework:subject_detail", pk=subject.pk)

@@ -11,6 +11,7 @@ from casework import access
 from casework.views.files import private_jpeg, sensitive_media
 from detection import crops
 
+# 404 messages: for logs and tests, never shown (templates/404.html says the same for every missing thing).
 PROBE_CROP_MISSING = "No face crop for this finding: a known-image match, a video, or a file no longer stored."
 REFERENCE_CROP_MISSING = "The reference photo is no longer stored: the subject withdrew consent, or it was purged."
 

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from casework import access, deadlines
@@ -23,6 +24,12 @@ from casework.services.takedowns import (
     takedown_actions_available,
     takedown_transition,
 )
+
+NOTICE_GENERATED = _("Notice generated (SHA-256 {sha256}…).")
+CHOOSE_AN_ACTION = _("Choose one of the actions offered.")
+REQUEST_IS_NOW = _("The request is now: {state}.")
+EXTENSION_NEEDS_REASON = _("Record the reason the platform gave for the delay.")
+DEADLINE_EXTENDED = _("Deadline extended to {deadline:%Y-%m-%d %H:%M} UTC.")
 
 
 def _notice_form(takedown, data=None):
@@ -86,7 +93,7 @@ def notice_create(request, pk: int):
     except NoticeIncomplete as exc:
         messages.error(request, exc.reason)
         return _takedown_page(request, takedown, form, status=400)
-    messages.success(request, f"Notice generated (SHA-256 {notice.pdf_sha256[:16]}…).")
+    messages.success(request, NOTICE_GENERATED.format(sha256=notice.pdf_sha256[:16]))
     return redirect("casework:notice_detail", pk=notice.pk)
 
 
@@ -96,7 +103,7 @@ def takedown_transition_view(request, pk: int):
     takedown = access.takedown_request_get_for_user(request.user, pk)
     form = TakedownTransitionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose one of the actions offered.")
+        messages.error(request, CHOOSE_AN_ACTION)
         return redirect("casework:takedown_detail", pk=takedown.pk)
     try:
         takedown = takedown_transition(request=takedown, by=request.user, **form.cleaned_data)
@@ -105,7 +112,7 @@ def takedown_transition_view(request, pk: int):
     except TransitionRefused as exc:
         messages.error(request, exc.reason)
     else:
-        messages.success(request, f"The request is now: {takedown.get_state_display()}.")
+        messages.success(request, REQUEST_IS_NOW.format(state=takedown.get_state_display()))
     return redirect("casework:takedown_detail", pk=takedown.pk)
 
 
@@ -115,12 +122,12 @@ def takedown_deadline_extend_view(request, pk: int):
     takedown = access.takedown_request_get_for_user(request.user, pk)
     form = DeadlineExtensionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Record the reason the platform gave for the delay.")
+        messages.error(request, EXTENSION_NEEDS_REASON)
         return redirect("casework:takedown_detail", pk=takedown.pk)
     try:
         takedown = takedown_deadline_extend(request=takedown, by=request.user, reason=form.cleaned_data["reason"])
     except DeadlineError as exc:
         messages.error(request, exc.reason)
     else:
-        messages.success(request, f"Deadline extended to {takedown.deadline_at:%Y-%m-%d %H:%M} UTC.")
+        messages.success(request, DEADLINE_EXTENDED.format(deadline=takedown.deadline_at))
     return redirect("casework:takedown_detail", pk=takedown.pk)

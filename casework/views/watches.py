@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from casework import access, selectors
@@ -30,16 +31,16 @@ from casework.services.watches import (
 )
 from detection.models import CrawlPage, CrawlRun
 
-WATCH_CREATED = "Watch {watch} created. Nothing is crawled until you press Crawl now or its schedule comes round."
-WATCH_SAVED = "Watch {watch} saved; a run under way keeps the settings it started with."
-WATCH_PAUSED = "Watch {watch} paused: no scheduled runs until it is resumed."
-WATCH_RESUMED = "Watch {watch} resumed."
-CRAWL_STARTED = "Crawl of {watch} queued; its progress is below."
-ROBOTS_IGNORED = "{watch} now ignores robots.txt; your reason is in the audit trail."
-ROBOTS_OBEYED = "{watch} obeys robots.txt again."
-RUN_STOPPED = "Crawl run {run} stopped: its queued addresses are skipped; a page being fetched now finishes."
-RUN_ENDED_ALREADY = "Crawl run {run} had ended already."
-ROBOTS_CHOICE_NEEDED = "Choose whether this watch obeys robots.txt."
+WATCH_CREATED = _("Watch {watch} created. Nothing is crawled until you press Crawl now or its schedule comes round.")
+WATCH_SAVED = _("Watch {watch} saved; a run under way keeps the settings it started with.")
+WATCH_PAUSED = _("Watch {watch} paused: no scheduled runs until it is resumed.")
+WATCH_RESUMED = _("Watch {watch} resumed.")
+CRAWL_STARTED = _("Crawl of {watch} queued; its progress is below.")
+ROBOTS_IGNORED = _("{watch} now ignores robots.txt; your reason is in the audit trail.")
+ROBOTS_OBEYED = _("{watch} obeys robots.txt again.")
+RUN_STOPPED = _("Crawl run {run} stopped: its queued addresses are skipped; a page being fetched now finishes.")
+RUN_ENDED_ALREADY = _("Crawl run {run} had ended already.")
+ROBOTS_CHOICE_NEEDED = _("Choose whether this watch obeys robots.txt.")
 REFRESH_SECONDS = 10  # a run's page reloads itself this often while the run is under way
 RUNS_PER_PAGE = 20
 PAGES_PER_PAGE = 50
@@ -55,6 +56,8 @@ def _editing_organizations(user):
 def watch_list(request):
     access.staff_organization_ids(request.user)
     page = Paginator(selectors.watches_search(request.user), 50).get_page(request.GET.get("page"))
+    for watch in page.object_list:  # the page's rows, read once: the template reuses them
+        watch.last_run_status_label = CrawlRun.Status(watch.last_run_status).label if watch.last_run_status else ""
     return render(request, "casework/watch_list.html", {
         "page": page, "query": "", "may_create": _editing_organizations(request.user).exists(),
     })

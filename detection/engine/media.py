@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from detection.engine.errors import ReadableError
+from detection.engine.errors import ReadableError, gettext_noop
 
 ORIENTATION = 0x0112  # EXIF tag
 IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "MPO"}
 
-EMPTY_FILE = "The file is empty."
+EMPTY_FILE = gettext_noop("The file is empty.")
 TOO_MANY_BYTES = "The file is {size:,} bytes; the limit is {limit:,} bytes."
 TOO_MANY_PIXELS = "The image is {width}×{height} pixels; the limit is {limit:,} pixels (decompression-bomb guard)."
 # Pillow refuses an image over twice its own limit before we learn the size; its message holds the count.
@@ -23,11 +23,11 @@ TOO_MANY_PIXELS_COUNT = "The image has {pixels:,} pixels; the limit is {limit:,}
 TOO_MANY_PIXELS_UNCOUNTED = (
     "The image has more than {pixels:,} pixels; the limit is {limit:,} pixels (decompression-bomb guard)."
 )
-NOT_AN_IMAGE = "The file is not an image this system can read."
+NOT_AN_IMAGE = gettext_noop("The file is not an image this system can read.")
 # For a file that may have been meant as either (a scan, a report): its name says nothing reliable.
-NOT_MEDIA = "The file is not an image or a video this system can read."
+NOT_MEDIA = gettext_noop("The file is not an image or a video this system can read.")
 UNSUPPORTED_FORMAT = "The image format {format} is not supported; use JPEG, PNG, WebP, GIF or TIFF."
-DAMAGED_IMAGE = "The image is damaged or truncated and cannot be decoded."
+DAMAGED_IMAGE = gettext_noop("The image is damaged or truncated and cannot be decoded.")
 
 
 class MediaError(ReadableError):

@@ -96,7 +96,8 @@ def test_demo_shows_every_takedown_stage_months_of_metrics_and_prints_the_public
     assert audit_verify() == []
     client.logout()
     client.force_login(casey)
-    assert client.get(reverse("casework:metrics")).content.decode().count("<svg") == 3
+    # Removal hours, removal rate, breaches, and the hash feed's uploads blocked per platform (demo_feed).
+    assert client.get(reverse("casework:metrics")).content.decode().count("<svg") == 4
 
 
 def test_verify_audit_command(org, caseworker):

@@ -54,7 +54,8 @@ def test_withdrawal_purges_photos_templates_files_and_pending_findings(
     with django_capture_on_commit_callbacks(execute=True):
         summary = consent_withdraw(consent=astronaut_subject.consents.get(), by=caseworker, reason="asked by subject")
 
-    assert summary.as_dict() == {"reference_photos": 1, "face_templates": 1, "known_hashes": 0, "pending_findings": 1}
+    assert summary.as_dict() == {"reference_photos": 1, "face_templates": 1, "known_hashes": 0, "pending_findings": 1,
+                                 "known_videos": 0}
     assert not FaceTemplate.objects.exists() and not ReferencePhoto.objects.exists()
     assert not Finding.objects.exists()
     assert not default_storage.exists(photo.image.name)

@@ -30,15 +30,15 @@ def test_the_receipt_states_the_exact_text_purposes_method_and_how_to_withdraw(a
         f"version {consent_text.version}",
         consent_text.title,
         consent_text.body,
-        ConsentPurpose.LIKENESS_MATCHING.label,
-        ConsentMethod.PAPER_WITNESSED.label,
+        str(ConsentPurpose.LIKENESS_MATCHING.label),
+        str(ConsentMethod.PAPER_WITNESSED.label),
         "Signed by Astronaut",
         consent.granted_at.strftime("%-d %B %Y"),
         "How to withdraw your consent",
         astronaut_subject.organization.name,
     ):
         assert expected in text, expected
-    assert ConsentPurpose.HASH_MATCHING.label not in text  # offered by the text, not agreed to
+    assert str(ConsentPurpose.HASH_MATCHING.label) not in text  # offered by the text, not agreed to
 
 
 def test_the_receipt_holds_no_biometric_data(astronaut_subject):
@@ -121,7 +121,7 @@ def test_the_admin_enrolment_form_takes_the_authority_document(client, org, cons
                 "photo": SimpleUploadedFile("r.jpg", images["reference.jpg"], content_type="image/jpeg"), **extra}
         return client.post(url, data)
 
-    assert escape(AUTHORITY_DOCUMENT_REQUIRED) in post().content.decode()
+    assert escape(str(AUTHORITY_DOCUMENT_REQUIRED)) in post().content.decode()
     response = post(authority_document=SimpleUploadedFile("attorney.pdf", b"%PDF-1.4 attorney"))
     assert response.status_code == 302
     assert org.subjects.get().consents.get().authority_document

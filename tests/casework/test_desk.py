@@ -25,14 +25,14 @@ from casework.services.reveals import UNKNOWN_MEDIA
 from casework.services.takedowns import takedown_transition
 from casework.services.triage import case_assign, case_priority_set, case_tags_set
 from tests import factories
-from tests.casework.test_takedowns import clock, quick_pdf, walk  # noqa: F401 (fixture)
+from tests.casework.test_takedowns import clock, quick_pdf, walk
 from tests.detection.test_scan import scan
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def sent(org, caseworker, legal, quick_pdf):  # noqa: F811
+def sent(org, caseworker, legal, quick_pdf):
     """Send a TAKE IT DOWN request (48-hour clock) to ``platform`` at ``at``, in a case assigned to the caseworker."""
 
     def send(platform: str = "ExampleTube", at: dt.datetime = T0):
@@ -186,7 +186,7 @@ def test_revealing_media_is_audited_with_the_finding_and_the_person(client, case
 def test_a_reveal_of_unknown_media_is_refused(client, caseworker, finding):
     client.force_login(caseworker)
     response = client.post(reverse("casework:finding_media_reveal", args=[finding.pk]), {"what": "everything"})
-    assert response.status_code == 400 and UNKNOWN_MEDIA in response.content.decode()
+    assert response.status_code == 400 and str(UNKNOWN_MEDIA) in response.content.decode()
 
 
 def test_another_organisation_cannot_reveal_or_learn_of_a_finding(client, outsider, finding):
@@ -208,7 +208,7 @@ def _queries(client, url: str, params: dict | None = None) -> tuple[int, str]:
 
 
 @pytest.fixture
-def send_many(org, caseworker, legal, quick_pdf):  # noqa: F811
+def send_many(org, caseworker, legal, quick_pdf):
     """Send ``count`` TAKE IT DOWN requests from one case, a minute apart from ``at``; ``platform`` names
     the n-th request's platform."""
 
@@ -410,3 +410,35 @@ def test_the_finding_page_shows_the_combined_result_in_words_with_its_held_out_f
     assert "no evidence</td>" in page and combined.HELD_OUT in page and "not a probability" in page
     assert "38%" not in page and "0.38" not in page
     assert [combined.evidence_strength(s) for s in (0.2, 0.5, 0.75, 0.95)] == ["no", "weak", "moderate", "strong"]
+    assert "0.8504" not in page  # the earlier in-sample figure is never shown
+
+
+def test_the_finding_page_shows_the_learned_probe_and_the_combined_result_with_their_held_out_figures(
+    client, caseworker, finding
+):
+    """Strength in words from the likelihood ratio measured where the model was not fitted, the validated AUC and
+    its interval beside it, the face-swap figure when it is lower; never the raw score."""
+    from detection.models import IndicatorResult
+
+    held_out = {"auc": 0.91, "low": 0.88, "high": 0.93, "items": 480, "method": "leave-one-generator-out",
+                "ratios": [[0.0, 1.0], [0.5, 3.0], [0.99, 25.0]]}
+    IndicatorResult.objects.filter(media_item=finding.media_item,
+                                   name__in=["learned_clip_probe", "combined_likelihood"]).delete()
+    IndicatorResult.objects.create(
+        media_item=finding.media_item, name="learned_clip_probe", version="1", score=0.9931,
+        value={"probe_output": 0.9931}, meaning="stored wording", weaknesses="w",
+        evidence={"held_out": held_out, "face_swaps": {"auc": 0.68, "low": 0.4, "high": 0.89, "items": 20}})
+    IndicatorResult.objects.create(
+        media_item=finding.media_item, name="combined_likelihood", version="1", score=0.62,
+        value={"likelihood": 0.62}, meaning="stored wording", weaknesses="w",
+        evidence={"held_out": {**held_out, "auc": 0.87, "low": 0.83, "high": 0.9, "kinds": ["image"], "faceless": 0},
+                  "contributions": {"learned_clip_probe": {"contribution": 1.2}}, "calibration_data": "twelve sources",
+                  "media": {"kind": "image", "faces": 0}})
+    client.force_login(caseworker)
+    page = client.get(reverse("casework:finding_detail", args=[finding.pk])).content.decode()
+    assert "moderate evidence</td>" in page and "weak evidence</td>" in page
+    assert "AUC 0.91 (95% interval 0.88–0.93, 480 images, leave-one-generator-out)" in page
+    assert "AUC 0.68" in page and "25 times as often" in page
+    assert "AUC 0.87 (95% interval 0.83–0.90; 480 items of twelve sources" in page
+    assert "No face was found in this image" in page  # media unlike what the combined figure was measured on
+    assert "stored wording" not in page and "0.99" not in page.replace("0.99,", "") and "99%" not in page

@@ -73,7 +73,7 @@ def test_the_pages_record_it_refuse_uploads_and_show_where_to_go(client, case, c
     before = MediaItem.objects.count()
     upload = SimpleUploadedFile("more.jpg", images["reference.jpg"], content_type="image/jpeg")
     response = client.post(reverse("casework:case_media_upload", args=[case.pk]), {"file": upload}, follow=True)
-    assert escape(MINOR_NO_IMAGERY) in response.content.decode()
+    assert escape(str(MINOR_NO_IMAGERY)) in response.content.decode()
     assert MediaItem.objects.count() == before
 
     page = client.get(reverse("casework:case_detail", args=[case.pk])).content.decode()

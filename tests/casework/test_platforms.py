@@ -102,7 +102,7 @@ def test_confirming_needs_a_platform_name_or_entry(client, caseworker, astronaut
     client.force_login(caseworker)
     response = client.post(reverse("casework:finding_confirm", args=[finding.pk]),
                            {"platform": "", "target_url": "https://unknown.example.org/p", "regime": Regime.DSA})
-    assert response.status_code == 400 and PLATFORM_NEEDED in response.content.decode()
+    assert response.status_code == 400 and str(PLATFORM_NEEDED) in response.content.decode()
     assert not TakedownRequest.objects.exists()
 
 

@@ -13,7 +13,7 @@ from casework.services.known_hashes import BAD_LINES
 from casework.services.minors import TAKE_IT_DOWN_URL, MinorImageryRefused
 from detection.engine import hash_files
 from detection.models import MediaItem
-from tests.casework.test_public_report import FORM, REVIEW, answers, receiving  # noqa: F401 (fixture)
+from tests.casework.test_public_report import FORM, REVIEW, answers, receiving
 
 
 def lines_of(images) -> str:
@@ -62,7 +62,7 @@ def test_the_minors_path_offers_no_hashing_and_drops_lines_sent_anyway(client, i
     assert "data-hash-register" not in review and TAKE_IT_DOWN_URL in review
     page = unescape(client.post(REVIEW, {"known_hashes": lines_of(images)}).content.decode())
     report = Report.objects.get()
-    assert report.known_hashes == "" and reports.MINOR_UPLOAD_REFUSED in page
+    assert report.known_hashes == "" and str(reports.MINOR_UPLOAD_REFUSED) in page
 
 
 def test_the_service_refuses_hashes_for_a_minor_or_an_unknown_age(org, images):

@@ -79,7 +79,7 @@ def test_face_data_and_its_files_are_purged_and_the_purge_is_audited_without_it(
     assert not default_storage.exists(photo.image.name)
     event = AuditEvent.objects.get(action="subject.biometrics_purged")
     assert event.data["purged"] == {"reference_photos": 1, "face_templates": 1, "known_hashes": 0,
-                                    "pending_findings": 0}
+                                    "pending_findings": 0, "known_videos": 0}
     assert event.data["reason"] == "retention" and event.data["retention_days"] == 365
     assert "embedding" not in str(event.data) and photo.sha256 not in str(event.data)
 
@@ -128,7 +128,7 @@ def test_activity_after_the_notice_cancels_it(hash_subject, consent_text):
 def test_the_task_runs_the_purge(hash_subject):
     from casework.tasks import biometrics_retention_purge as task
 
-    stale = hash_subject("Stale", when=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=400))
+    stale = hash_subject("Stale", when=dt.datetime.now(dt.UTC) - dt.timedelta(days=400))
     assert task.delay().get() == {"noticed": [], "purged": [stale.pk]}
 
 
@@ -137,7 +137,7 @@ def test_beat_sends_the_retention_purge_through_the_broker_to_a_worker(worker, h
 
     from config.celery import app as celery_app
 
-    stale = hash_subject("Stale", when=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=400))
+    stale = hash_subject("Stale", when=dt.datetime.now(dt.UTC) - dt.timedelta(days=400))
     scheduler = Scheduler(app=celery_app, lazy=False)
     scheduler.apply_entry(scheduler.schedule["biometrics-retention-purge"], producer=scheduler.producer)
     deadline = time.monotonic() + 60

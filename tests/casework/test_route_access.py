@@ -24,8 +24,11 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
-from casework.models import MediaSubmission, Role, Subject
+from casework.models import ConsentMethod, ConsentPurpose, FeedPlatform, MediaSubmission, Role, Subject
 from casework.services.api_tokens import api_token_create
+from casework.services.consent import consent_grant
+from casework.services.feed_platforms import feed_platform_admit
+from casework.services.known_hashes import known_hashes_register
 from casework.services.watches import WatchSettings, watch_create
 from detection.crawling import crawl_run_start
 from tests import factories
@@ -34,7 +37,8 @@ from tests import factories
 # Reclaim's own pages, subjects in the portal, partners through the API with a token.
 CASEWORKER, LEGAL, ADMIN = Role.CASEWORKER.value, Role.LEGAL.value, Role.ADMIN.value
 SUBJECT, PARTNER, OPERATOR = "subject", "partner", "operator"
-CALLERS = (CASEWORKER, LEGAL, ADMIN, SUBJECT, PARTNER, OPERATOR)
+PLATFORM = "platform"  # a platform admitted to the hash feed, with its two keys (casework.api.stopncii)
+CALLERS = (CASEWORKER, LEGAL, ADMIN, SUBJECT, PARTNER, OPERATOR, PLATFORM)
 STAFF = frozenset({CASEWORKER, LEGAL, ADMIN})
 REVIEWERS = frozenset({CASEWORKER, ADMIN})
 NOTICE_ISSUERS = frozenset({LEGAL, ADMIN})
@@ -44,6 +48,7 @@ NOTICE_ISSUERS = frozenset({LEGAL, ADMIN})
 PUBLIC_NAMES = {"login", "logout", "admin:login", "admin:logout", "api_schema", "api_docs"}
 SIGN_IN_PAGES = ("/accounts/login/", "/admin/login/", "/portal/sign-in")
 REFUSED = {401, 403, 404}
+SHARED_HASH = "5a" * 32
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ RULES: dict[str, Rule] = {
     "casework:report_list": Rule(STAFF),
     "casework:report_detail": Rule(STAFF, "report"),
     "casework:report_case_open": Rule(REVIEWERS, "report"),
+    "casework:report_hashes_move": Rule(REVIEWERS, "report"),  # to a subject of the report's organisation
     "casework:consent_receipt": Rule(STAFF, "consent"),
     "casework:consent_withdraw": Rule(STAFF, "consent"),
     # Subjects: every member of staff may look; caseworkers enrol them and reset their sign-in codes
@@ -92,6 +98,12 @@ RULES: dict[str, Rule] = {
     "casework:subject_codes_reset": Rule(REVIEWERS, "subject"),
     "casework:subject_hashes_add": Rule(REVIEWERS, "subject"),
     "casework:subject_photo_add": Rule(REVIEWERS, "subject"),
+    "casework:known_hash_remove": Rule(REVIEWERS, "known_hash"),
+    # The hash feed's platforms (issue 14): every member of staff may look; an organisation admin admits and
+    # revokes them
+    "casework:feed_platform_list": Rule(STAFF),
+    "casework:feed_platform_admit": Rule(frozenset({ADMIN})),
+    "casework:feed_platform_revoke": Rule(frozenset({ADMIN}), "feed_platform"),
     # Watches (issue 12): every member of staff may look; caseworkers and admins run them; legal staff and
     # admins decide whether one ignores robots.txt
     "casework:watch_list": Rule(STAFF),
@@ -135,6 +147,9 @@ RULES: dict[str, Rule] = {
     "api:media_item_findings": Rule(STAFF | {PARTNER}, "media_item"),
     "api:takedown_requests": Rule(STAFF | {PARTNER}),
     "api:takedown_request_detail": Rule(STAFF | {PARTNER}, "takedown"),
+    # StopNCII's hash API: the platforms admitted to the organisation's feed, with their keys only
+    "stopncii:fetch_hashes": Rule(frozenset({PLATFORM})),
+    "stopncii:submit_feedback": Rule(frozenset({PLATFORM})),
 }
 # Django's admin is the operator's, across organisations (casework.admin).
 ADMIN_SITE_RULE = Rule(frozenset({OPERATOR}))
@@ -187,6 +202,7 @@ def test_exactly_the_report_form_sign_in_and_api_description_are_public():
         "casework:public_report", "casework:public_report_review", "casework:public_report_status",
         "casework:public_report_add", "casework:public_report_leave",
         "casework:portal_sign_in", "casework:portal_link", "casework:portal_sign_out",
+        "casework:language_set",  # the language switcher on every page, before anyone signs in
         "healthz",  # a probe has no account; it answers "ok" or "failed" per dependency, nothing else
     }
 
@@ -214,7 +230,8 @@ def test_every_route_refuses_an_anonymous_visitor(client, name, path):
 @dataclass
 class Caller:
     client: Client
-    headers: dict  # a partner's token; signed-in callers carry a session cookie instead
+    headers: dict  # a partner's token, a platform's keys; signed-in callers carry a session cookie instead
+    platform: FeedPlatform | None = None
 
 
 @pytest.fixture
@@ -222,19 +239,25 @@ def world(path_objects, org, other_org, caseworker, legal, astronaut_subject):
     """Objects of every kind in ``org``, and a caller of every kind in ``org`` and in ``other_org``."""
     cache.clear()  # API throttle histories
     finding = path_objects["finding"]
+    ours = callers(org, subject=astronaut_subject, staff={CASEWORKER: caseworker, LEGAL: legal})
     MediaSubmission.objects.create(organization=org, media_item=finding.media_item)
     watch = watch_create(organization=org, by=caseworker, settings=WatchSettings(
         name="Forum of the astronaut", start_urls=["https://forum.example.org/"], patterns=[], max_depth=2,
         max_pages=10, schedule_minutes=0, per_host_rate=1.0))
     run = crawl_run_start(watch=watch, organization=org, start_urls=watch.start_urls, enqueue=False)
+    # A hash the astronaut shares with platforms: in the feed our platform reads, and nowhere for another.
+    sharing = factories.ConsentTextFactory(purposes=[ConsentPurpose.HASH_MATCHING, ConsentPurpose.HASH_SHARING])
+    consent_grant(subject=astronaut_subject, text=sharing, purposes=sharing.purposes, signature="Astronaut",
+                  method=ConsentMethod.PAPER_WITNESSED, by=caseworker)
+    known_hashes_register(subject=astronaut_subject, text=SHARED_HASH, by=caseworker)
     objects = {**path_objects, "media_item": finding.media_item, "subject": astronaut_subject,
-               "reference_photo": astronaut_subject.reference_photos.get(), "watch": watch, "crawl_run": run}
-    ours = callers(org, subject=astronaut_subject, staff={CASEWORKER: caseworker, LEGAL: legal})
+               "reference_photo": astronaut_subject.reference_photos.get(), "watch": watch, "crawl_run": run,
+               "known_hash": astronaut_subject.known_hashes.get(), "feed_platform": ours[PLATFORM].platform}
     theirs = callers(other_org, subject=Subject.objects.create(organization=other_org, display_name="Sam"))
     del theirs[OPERATOR]  # the operator works across organisations: there is no operator of another
     # What our data looks like on a page: a page of another organisation must show none of it.
     markers = [astronaut_subject.display_name, path_objects["case"].reference, path_objects["takedown"].target_url,
-               watch.name]
+               watch.name, SHARED_HASH]
     yield {"objects": objects, "ours": ours, "theirs": theirs, "markers": markers}
     cache.clear()
 
@@ -249,6 +272,9 @@ def callers(organization, *, subject: Subject, staff=None) -> dict[str, Caller]:
     found[SUBJECT] = signed_in(subject.user)
     issued = api_token_create(organization=organization, name="Partner")
     found[PARTNER] = Caller(Client(), {"Authorization": f"Token {issued.plaintext}"})
+    admitted = feed_platform_admit(organization=organization, name="ExamplePlatform", by=None)
+    found[PLATFORM] = Caller(Client(), {"x-functions-key": admitted.function_key,
+                                        "Ocp-Apim-Subscription-Key": admitted.subscription_key}, admitted.platform)
     operator = get_user_model().objects.create_superuser(f"operator-{organization.slug}", password=None)
     found[OPERATOR] = signed_in(operator)
     return found

@@ -45,7 +45,7 @@ def test_a_failed_scan_shows_its_reason_and_a_caseworker_scans_it_again(
     assert page.count("Scan again") == 1  # the done item of the finding has no button
     with django_capture_on_commit_callbacks(execute=True):
         response = scan_again(client, failed, page_url)
-    assert response.redirect_chain[-1][0] == page_url and SCAN_QUEUED in response.content.decode()
+    assert response.redirect_chain[-1][0] == page_url and str(SCAN_QUEUED) in response.content.decode()
     failed.refresh_from_db()
     assert failed.status == MediaItem.Status.FAILED and failed.scan_attempts == 1  # scanned again, same outcome
     event = AuditEvent.objects.get(action="media_item.scan_again")
@@ -75,7 +75,7 @@ def test_a_lost_scan_on_a_report_is_offered_again_and_a_running_one_is_refused(
         scan_again(client, item, page_url)
     item.refresh_from_db()
     assert item.status == MediaItem.Status.DONE
-    assert SCAN_AGAIN_DONE in scan_again(client, item, page_url).content.decode()
+    assert str(SCAN_AGAIN_DONE) in scan_again(client, item, page_url).content.decode()
 
 
 def test_legal_staff_cannot_and_another_organisation_does_not_see_the_item(client, case, legal, outsider):

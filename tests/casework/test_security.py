@@ -32,7 +32,7 @@ def test_staff_set_up_a_device_with_a_code_and_the_confirmation_is_audited(clien
     assert page.status_code == 200 and "otpauth://totp/" in page.content.decode()
     device = TOTPDevice.objects.get(user=caseworker, confirmed=False)
     wrong = client.post(reverse("two_factor_setup"), {"token": "000000" if _code(device) != "000000" else "111111"})
-    assert WRONG_CODE in wrong.content.decode()
+    assert str(WRONG_CODE) in wrong.content.decode()
     device.refresh_from_db()
     device.throttling_failure_count = 0  # the wrong code above started django-otp's back-off
     device.throttling_failure_timestamp = None
@@ -64,14 +64,14 @@ def test_a_right_code_refused_by_the_back_off_says_to_wait_not_that_it_is_wrong(
     device = TOTPDevice.objects.create(user=caseworker, name="Phone", confirmed=True)
     client.force_login(caseworker, otp=False)
     wrong = "000000" if _code(device) != "000000" else "111111"
-    assert WRONG_CODE in client.post(reverse("two_factor_verify"), {"token": wrong}).content.decode()
+    assert str(WRONG_CODE) in client.post(reverse("two_factor_verify"), {"token": wrong}).content.decode()
     device.refresh_from_db()
     assert device.throttling_failure_count == 1
     # Four wrong codes in a row: django-otp now waits 8 seconds before it checks any code.
     TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=4,
                                                    throttling_failure_timestamp=timezone.now())
     page = client.post(reverse("two_factor_verify"), {"token": _code(device), "next": "/review/"}).content.decode()
-    assert WRONG_CODE not in page
+    assert str(WRONG_CODE) not in page
     assert any(TOO_MANY_TRIES.format(seconds=seconds) in page for seconds in (7, 8))
     assert client.get("/review/").status_code == 302  # still not verified
 
@@ -84,7 +84,7 @@ def test_setting_up_a_device_during_the_back_off_says_to_wait(client, caseworker
     device = TOTPDevice.objects.get(user=caseworker, confirmed=False)
     TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=3, throttling_failure_timestamp=timezone.now())
     page = client.post(reverse("two_factor_setup"), {"token": _code(device)}).content.decode()
-    assert any(TOO_MANY_TRIES.format(seconds=seconds) in page for seconds in (3, 4)) and WRONG_CODE not in page
+    assert any(TOO_MANY_TRIES.format(seconds=seconds) in page for seconds in (3, 4)) and str(WRONG_CODE) not in page
 
 
 def _code(device) -> str:

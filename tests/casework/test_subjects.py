@@ -42,7 +42,7 @@ def test_a_caseworker_enrols_a_subject_from_the_desk(client, caseworker, org, co
 def test_a_photo_without_a_face_keeps_nothing_and_says_why(client, caseworker, org, consent_text, images):
     client.force_login(caseworker)
     response = client.post(ENROL, enrolment(org, consent_text, images["reported-coffee.jpg"]))
-    assert response.status_code == 400 and NO_FACE_IN_REFERENCE in unescape(response.content.decode())
+    assert response.status_code == 400 and str(NO_FACE_IN_REFERENCE) in unescape(response.content.decode())
     assert not Subject.objects.exists()
 
 
@@ -122,7 +122,7 @@ def test_a_caseworker_adds_a_reference_photo_for_a_subject(client, caseworker, a
     url = reverse("casework:subject_photo_add", args=[astronaut_subject.pk])
     client.force_login(caseworker)
     page = client.post(url, {"photo": SimpleUploadedFile("coffee.jpg", images["reported-coffee.jpg"])}, follow=True)
-    assert NO_FACE_IN_REFERENCE in unescape(page.content.decode())
+    assert str(NO_FACE_IN_REFERENCE) in unescape(page.content.decode())
     page = client.post(url, {"photo": SimpleUploadedFile("again.jpg", images["reported-astronaut.jpg"])}, follow=True)
     assert "Reference photo added for Astronaut." in page.content.decode()
     assert ReferencePhoto.objects.filter(subject=astronaut_subject).count() == 2

@@ -70,7 +70,7 @@ def test_a_caseworker_creates_a_watch_and_it_is_audited(client, caseworker, org)
 
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("start_urls", "ftp://forum.example.org/", NOT_A_WEB_ADDRESS.format(line="ftp://forum.example.org/")),
-    ("start_urls", "  \n ", START_URLS_NEEDED),
+    ("start_urls", "  \n ", str(START_URLS_NEEDED)),
     ("patterns", "forum.example.org/*", NOT_A_WEB_PATTERN.format(line="forum.example.org/*")),
 ])
 def test_a_watch_that_is_not_of_web_addresses_is_refused_with_the_reason(client, caseworker, org, field, value,

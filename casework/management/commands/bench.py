@@ -12,7 +12,7 @@ import time
 from django.core.management.base import CommandError
 from django.db import connection
 
-from casework import bench_pages, bench_volume
+from casework import bench_feed, bench_pages, bench_volume
 from casework.models import Organization
 from detection.management.commands.bench import Command as DetectionBenchCommand
 
@@ -32,13 +32,53 @@ class Command(DetectionBenchCommand):
         parser.add_argument("--runs", type=int, default=7, help="Timed requests per page and organisation.")
         parser.add_argument("--explain", action="store_true",
                             help="Print EXPLAIN (ANALYZE) of each page's slowest query at the large organisation.")
+        parser.add_argument("--feed", action="store_true",
+                            help="Build a hash feed of --feed-records (once per database) and page through it as a "
+                                 "platform does (issue 14).")
+        parser.add_argument("--feed-records", type=int, default=1_000_000, help="Records in the measured feed.")
+        parser.add_argument("--feed-page-size", type=int, default=800,
+                            help="pageSize of each FetchHashes (python-threatexchange's default: 800).")
 
     def handle(self, *args, **options):
         engine = any(options[name] for name in ("faces", "video", "index", "crawl"))
-        if engine or not options["pages"]:
+        if engine or not (options["pages"] or options["feed"]):
             super().handle(*args, **options)
         if options["pages"]:
             self.bench_pages(options["scale"], options["small_scale"], options["runs"], options["explain"])
+        if options["feed"]:
+            self.bench_feed(options["feed_records"], options["feed_page_size"], options["explain"])
+
+    def bench_feed(self, records: int, page_size: int, with_explain: bool) -> None:
+        if records < 1 or page_size < 1:
+            raise CommandError("--feed-records and --feed-page-size must be at least 1.")
+        self.stdout.write(f"Database: {connection.vendor} {connection.settings_dict.get('NAME')}")
+        slug = bench_feed.bench_slug(records)
+        organization = Organization.objects.filter(slug=slug).first()
+        if organization is None:
+            started = time.monotonic()
+            organization = bench_feed.feed_build(slug=slug, name=f"Feed benchmark ({records:,})", records=records,
+                                                 seed=1, stdout=self.stdout)
+            other = max(1, int(records * bench_feed.OTHER_SHARE))
+            bench_feed.feed_build(slug=slug + "-other", name="Another organisation's feed", records=other, seed=2)
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE")
+            self.stdout.write(f"Built {records:,} feed records (and {other:,} of another organisation) in "
+                              f"{time.monotonic() - started:.1f} s.")
+        else:
+            self.stdout.write(f"Reusing {slug}: built earlier in this database (drop the database to rebuild).")
+        result = bench_feed.feed_bench(organization, page_size=page_size)
+        self.stdout.write(
+            f"FetchHashes, pageSize {page_size}: {result.records:,} records in {result.pages:,} pages, "
+            f"{result.seconds:.1f} s ({result.records / result.seconds:,.0f} records/s); page ms p50 "
+            f"{result.p(50):.1f}, p95 {result.p(95):.1f}, p99 {result.p(99):.1f}, max {max(result.page_ms):.1f}; "
+            f"median of the first 10 pages {result.first_pages_ms:.1f}, of the last 10 {result.last_pages_ms:.1f}; "
+            f"{result.queries_per_page} queries a page")
+        cursor_ms, offset_ms = bench_feed.last_page_against_offset(organization, page_size=page_size)
+        self.stdout.write(f"The last page's records query, median of 5: {cursor_ms:.1f} ms from the token's cursor; "
+                          f"baseline OFFSET {offset_ms:.1f} ms ({offset_ms / cursor_ms:.0f}x)")
+        if with_explain:
+            self.stdout.write(bench_feed.page_query_explain(organization, page_size=page_size))
 
     def organization(self, slug: str, build) -> Organization:
         found = Organization.objects.filter(slug=slug).first()

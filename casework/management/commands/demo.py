@@ -14,7 +14,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError("Demo data has known passwords; it is only created when DEBUG=1.")
-        demo_seed(log=self.stdout.write)
+        demo_seed(log=self.stdout.write, base_url=options["base_url"])
         base = options["base_url"].rstrip("/")
         self.stdout.write(self.style.SUCCESS(
             f"Demo logins (password for all: {DEMO_PASSWORD}): "

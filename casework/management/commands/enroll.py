@@ -19,6 +19,8 @@ class Command(BaseCommand):
         parser.add_argument("--organization", required=True, help="Slug of the organisation the subject belongs to.")
         parser.add_argument("--name", required=True, help="Display name (a pseudonym is fine).")
         parser.add_argument("--consent-version", required=True, help="Version of the published consent text.")
+        parser.add_argument("--consent-language", default="en",
+                            help="Language of the consent text the person read (a version exists once per language).")
         parser.add_argument("--signature", required=True, help="Typed name of the person who consented.")
         parser.add_argument("--method", choices=ConsentMethod.values, default=ConsentMethod.PAPER_WITNESSED)
         parser.add_argument("--authority-document", type=Path,
@@ -33,9 +35,10 @@ class Command(BaseCommand):
         except Organization.DoesNotExist:
             raise CommandError(f"No organisation with slug {options['organization']!r}.") from None
         try:
-            text = ConsentText.objects.get(version=options["consent_version"])
+            text = ConsentText.objects.get(version=options["consent_version"], language=options["consent_language"])
         except ConsentText.DoesNotExist:
-            raise CommandError(f"No consent text with version {options['consent_version']!r}.") from None
+            raise CommandError(f"No consent text with version {options['consent_version']!r} "
+                               f"in language {options['consent_language']!r}.") from None
         by = None
         if options["by"]:
             by = get_user_model().objects.filter(username=options["by"]).first()

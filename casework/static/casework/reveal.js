@@ -4,6 +4,13 @@
 // the reload: it records the choice, then swaps in the original, which the server now sends to this
 // session. If the choice cannot be recorded, the media stays blurred. A second press blurs it again,
 // here at once and on the server for the next page.
+//
+// Its words come from the figure's data-text-* attributes (templates/casework/_sensitive_media.html), which
+// the server writes in the reader's language; the English here is only for a figure without them.
+function text(figure, name, fallback) {
+  return figure.dataset[name] || fallback;
+}
+
 function csrfToken(form) {
   const input = form.querySelector("input[name=csrfmiddlewaretoken]");
   return input ? input.value : "";
@@ -11,6 +18,7 @@ function csrfToken(form) {
 
 async function show(figure, form, revealed) {
   const label = figure.dataset.label || "Reported media";
+  const blurredAlt = text(figure, "textBlurredAlt", `${label}, blurred`);
   const current = figure.querySelector("img, video");
   const source = revealed ? figure.dataset.originalSrc : figure.dataset.blurredSrc;
   if ("video" in figure.dataset && revealed) {
@@ -27,7 +35,7 @@ async function show(figure, form, revealed) {
     }
     if (!revealed) image.classList.add("blurred");
     image.src = source;
-    image.alt = revealed ? label : `${label}, blurred`;
+    image.alt = revealed ? label : blurredAlt;
     if (revealed) {
       try {
         await image.decode(); // the original is on screen before the extra CSS blur comes off
@@ -38,9 +46,13 @@ async function show(figure, form, revealed) {
     }
   }
   figure.toggleAttribute("data-revealed", revealed);
-  form.querySelector("[data-reveal]").textContent = revealed ? "Blur media again" : "Show media";
+  form.querySelector("[data-reveal]").textContent = revealed
+    ? text(figure, "textHide", "Blur media again") : text(figure, "textShow", "Show media");
   const caption = figure.querySelector("[data-reveal-state]");
-  if (caption) caption.textContent = revealed ? "Shown because you chose to look." : "Sensitive media is blurred.";
+  if (caption) {
+    caption.textContent = revealed
+      ? text(figure, "textShown", "Shown because you chose to look.") : text(figure, "textBlurred", "Sensitive media is blurred.");
+  }
 }
 
 async function record(form, hide) {
@@ -69,7 +81,7 @@ document.addEventListener("submit", async (event) => {
       await record(form, true);
     }
   } catch {
-    if (revealing) button.textContent = "Could not record this; try again";
+    if (revealing) button.textContent = text(figure, "textFailed", "Could not record this; try again");
   } finally {
     button.disabled = false;
   }

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from detection.engine.errors import gettext_noop
 from detection.engine.media import EMPTY_FILE, TOO_MANY_BYTES, MediaError
 
-NOT_A_VIDEO = "The file is not a video this system can read; use MP4, WebM, MOV or AVI."
-DAMAGED_VIDEO = "The video is damaged or truncated and its frames cannot be decoded."
-NO_FRAMES = "The video has no frames."
+NOT_A_VIDEO = gettext_noop("The file is not a video this system can read; use MP4, WebM, MOV or AVI.")
+DAMAGED_VIDEO = gettext_noop("The video is damaged or truncated and its frames cannot be decoded.")
+NO_FRAMES = gettext_noop("The video has no frames.")
 TOO_MANY_PIXELS = "The video's frames are {width}×{height} pixels; the limit is {limit:,} pixels a frame."
 TOO_LONG = "The video lasts at least {duration:,.0f} seconds; the limit is {limit:,.0f} seconds."
 

@@ -1,0 +1,5 @@
+"""English dates as Reclaim has always written them ("5 March 2025"), not Django's American default
+("March 5, 2025"): the other languages use Django's own formats (settings.FORMAT_MODULE_PATH)."""
+
+DATE_FORMAT = "j F Y"
+DATETIME_FORMAT = "j F Y, H:i"
