@@ -3,3 +3,6 @@
 
 DATE_FORMAT = "j F Y"
 DATETIME_FORMAT = "j F Y, H:i"
+# Staff lists and timelines: ISO order in English, as before; Spanish and German read theirs (d/m/Y, d.m.Y).
+SHORT_DATE_FORMAT = "Y-m-d"
+SHORT_DATETIME_FORMAT = "Y-m-d H:i"
