@@ -15,11 +15,11 @@ from detection.engine.indicators import (
     all_indicators,
     base,
     content_credentials,
-    evaluation,
     head_pose,
     measure_media,
     metadata,
     run_indicators,
+    validation,
     watermark,
 )
 from detection.engine.indicators.base import IMAGE, Indicator
@@ -394,11 +394,11 @@ def test_head_pose_runs_and_names_the_licence_when_allowed(reference_face):
 
 
 def test_auc_is_the_mann_whitney_statistic_with_ties_counted_half():
-    assert evaluation.auc([0.1, 0.2], [0.3, 0.4]) == 1.0
-    assert evaluation.auc([0.3, 0.4], [0.1, 0.2]) == 0.0
-    assert evaluation.auc([0.5, 0.5], [0.5]) == 0.5
-    assert evaluation.auc([0.1, 0.3], [0.2]) == 0.5
-    assert evaluation.auc([], [0.2]) is None
+    assert validation.auc([0.1, 0.2], [0.3, 0.4]) == 1.0
+    assert validation.auc([0.3, 0.4], [0.1, 0.2]) == 0.0
+    assert validation.auc([0.5, 0.5], [0.5]) == 0.5
+    assert validation.auc([0.1, 0.3], [0.2]) == 0.5
+    assert validation.auc([], [0.2]) is None
 
 
 def test_evaluate_indicators_command_prints_one_row_per_indicator(tmp_path, astronaut):

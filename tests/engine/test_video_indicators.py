@@ -338,18 +338,6 @@ def test_the_combined_likelihood_is_not_applicable_when_no_weighed_signal_was_me
     assert result.meaning == combined.NOTHING_MEASURED
 
 
-def test_cross_validation_finds_a_telling_signal_and_not_noise():
-    rows, fake, versions = _labelled_rows()
-
-    def cross_validated_auc(rows, versions, folds=None):
-        likelihoods = combined.cross_validated_likelihoods(rows, fake, versions, folds=folds)
-        real = [p for p, f in zip(likelihoods, fake) if not f]
-        return evaluation.auc(real, [p for p, f in zip(likelihoods, fake) if f])
-
-    assert cross_validated_auc(rows, versions) > 0.95
-    assert abs(cross_validated_auc([{"noise": row["noise"]} for row in rows], {"noise": "1"}, folds=5) - 0.5) < 0.3
-
-
 def test_evaluate_indicators_fit_writes_a_calibration_the_combined_likelihood_reads(tmp_path):
     from django.core.management import call_command
     from skimage import data

@@ -27,12 +27,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def gettext_noop(message: str) -> str:
-    """Marks a sentence for translation without importing Django (makemessages collects ``gettext_noop``): the
-    engine stores English, and pages translate the sentences they re-render (casework.selectors)."""
-    return message
-
-
 IMAGE, VIDEO, FACE = "image", "video", "face"
 
 FAILED = "This indicator could not be measured on this file because of an internal error."

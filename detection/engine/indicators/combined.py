@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from detection.engine.errors import gettext_noop
 from detection.engine.indicators import validation
 from detection.engine.indicators.base import (
     IMAGE,
@@ -32,7 +33,6 @@ from detection.engine.indicators.base import (
     CombiningIndicator,
     IndicatorResult,
     MediaContext,
-    gettext_noop,
     register,
 )
 from detection.engine.media import MediaError
@@ -206,8 +206,9 @@ class Calibration:
             return None
         try:
             raw = json.loads(path.read_text())
-            if raw.pop("format") != FORMAT:
-                raise ValueError(f"format {raw.get('format')} is not {FORMAT}")
+            found = raw.pop("format")
+            if found != FORMAT:
+                raise ValueError(f"format {found} is not {FORMAT}")
             raw["signals"] = [CalibratedSignal(**signal) for signal in raw["signals"]]
             return cls(**raw)
         except (KeyError, TypeError, json.JSONDecodeError) as error:
@@ -290,31 +291,6 @@ def fit_calibration(rows: list[dict[str, float | None]], fake: list[bool], versi
     return Calibration(signals=signals, intercept=intercept, data=data, real=int((labels == 0).sum()),
                        fake=int(labels.sum()), held_out=held_out, penalty=penalty,
                        allow_noncommercial_models=allow_noncommercial_models, unused=unused)
-
-
-def cross_validated_likelihoods(rows: list[dict[str, float | None]], fake: list[bool], versions: dict[str, str], *,
-                                folds: int | None = None, penalty: float = PENALTY) -> np.ndarray:
-    """Each item's likelihood from a calibration fitted without it: leave-one-out, or ``folds``-fold
-    (items dealt to folds in turn, fakes and genuine separately, so every fold holds both). NaN
-    where that calibration weighs no signal measured on the item: the combined result is "not
-    applicable" there."""
-    n = len(rows)
-    if folds is None or folds >= n:
-        assignment = np.arange(n)
-    else:
-        assignment = np.empty(n, dtype=int)
-        for label in (False, True):
-            members = [i for i in range(n) if fake[i] == label]
-            assignment[members] = np.arange(len(members)) % folds
-    likelihoods = np.empty(n)
-    for fold in np.unique(assignment):
-        held_out = assignment == fold
-        training = [i for i in range(n) if not held_out[i]]
-        calibration = fit_calibration([rows[i] for i in training], [fake[i] for i in training], versions,
-                                      data="fold", penalty=penalty)
-        for i in np.flatnonzero(held_out):
-            likelihoods[i] = calibration.likelihood(rows[i]) if calibration.applies(rows[i]) else np.nan
-    return likelihoods
 
 
 @register

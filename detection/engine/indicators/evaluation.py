@@ -35,7 +35,6 @@ from detection.engine.indicators.base import (
     run_indicators,
     signal_indicators,
 )
-from detection.engine.indicators.validation import auc
 from detection.engine.media import MediaError, decode_image
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"}

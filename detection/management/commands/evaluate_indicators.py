@@ -93,7 +93,11 @@ class Command(BaseCommand):
             named = [TESTDATA_NAME] if options["testdata"] is not None else []
             named += [RANKING_NAME] if options["ranking"] is not None else []
             named += [data[-1]] if options["real"] or options["fake"] else []
-            calibration = evaluation.fit_combined(report, data=" and ".join(named), options=indicator_options)
+            # Fitted on CNNDetection's images (CC BY-NC-SA), a calibration is for non-commercial deployments only,
+            # whether or not this run's switch let the learned probe weigh in.
+            noncommercial = indicator_options.allow_noncommercial_models or options["ranking"] is not None
+            calibration = evaluation.fit_combined(report, data=" and ".join(named),
+                                                  options=IndicatorOptions(allow_noncommercial_models=noncommercial))
             calibration.save(options["fit"])
             self.stdout.write(FITTED.format(path=options["fit"], real=calibration.real, fake=calibration.fake,
                                             weighed=", ".join(s.name for s in calibration.signals) or "none"))
