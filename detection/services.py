@@ -180,7 +180,7 @@ class PurgeSummary:
     face_templates: int
     known_hashes: int
     pending_findings: int
-    known_videos: int = 0
+    known_videos: int
 
     def as_dict(self) -> dict[str, int]:
         return self.__dict__.copy()

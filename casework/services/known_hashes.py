@@ -10,7 +10,7 @@ matching; withdrawing it deletes them (casework.services.consent.consent_withdra
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -34,6 +34,8 @@ TOO_MANY = _("At most {max} hashes at a time; split the list.")
 BAD_LINES = _("These lines are not hashes (one per line: 64 hex digits for PDQ or 16 for pHash, optionally "
               "followed by the PDQ quality, or md5: and 32 hex digits for a video, or vpdq: and a video's frame "
               "hashes): {lines}")
+VIDEO_TOO_PLAIN = _("On line {lines}, no frame of the video reaches quality {quality} of 100, so no copy could be "
+                    "recognised by its frames: register its md5: line alone.")
 REPORT_HAS_NO_HASHES = _("This report holds no hash lines: none were sent, or they were moved to a subject already.")
 REPORT_OTHER_ORGANIZATION = _("{subject} is not a subject of the organisation this report was sent to.")
 
@@ -45,13 +47,14 @@ class KnownHashError(ReadableError):
 @dataclass(frozen=True)
 class ParsedHash:
     algorithm: str
-    value: str
+    value: str  # for "vpdq", the line's body (vpdq_body): what a report keeps and duplicates are told by
     quality: int | None
+    frames: tuple[vpdq.FrameHash, ...] = field(default=(), compare=False)  # "vpdq" only
 
 
 def known_hashes_parse(text: str) -> list[ParsedHash]:
     """Every hash in ``text``; all bad lines are named at once, so the person fixes them in one go."""
-    parsed, bad = [], []
+    parsed, bad, plain = [], [], []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()  # after "#", a note (hash_files writes the file name there)
         if not line:
@@ -61,8 +64,12 @@ def known_hashes_parse(text: str) -> list[ParsedHash]:
                 frames = vpdq.vpdq_parse(line[len(vpdq.VPDQ_PREFIX):])
             except ValueError:
                 bad.append(f"{number} ({line[:40]})")
-            else:
-                parsed.append(ParsedHash("vpdq", vpdq.vpdq_line(frames)[len(vpdq.VPDQ_PREFIX):], None))
+                continue
+            if not any(frame.quality >= vpdq.VPDQ_QUALITY_MIN for frame in frames):
+                # vPDQ compares no frame under that quality: such a video could never be matched by its frames.
+                plain.append(str(number))
+                continue
+            parsed.append(ParsedHash("vpdq", vpdq.vpdq_body(frames), None, tuple(frames)))
             continue
         match = _LINE.match(line.lower())
         algorithm = match and (match["algorithm"] or {64: "pdq", 16: "phash"}.get(len(match["value"])))
@@ -72,6 +79,8 @@ def known_hashes_parse(text: str) -> list[ParsedHash]:
             bad.append(f"{number} ({line[:40]})")
             continue
         parsed.append(ParsedHash(algorithm, match["value"], quality))
+    if plain:
+        raise KnownHashError(VIDEO_TOO_PLAIN.format(lines=", ".join(plain[:10]), quality=vpdq.VPDQ_QUALITY_MIN))
     if bad:
         raise KnownHashError(BAD_LINES.format(lines="; ".join(bad[:10]) + ("…" if len(bad) > 10 else "")))
     if not parsed:
@@ -93,7 +102,7 @@ def known_hashes_register(*, subject: Subject, text: str, by) -> int:
         videos = 0
         for known in hashes:
             if known.algorithm == "vpdq":
-                videos += detection.known_video_add(subject_id=subject.pk, frames=vpdq.vpdq_parse(known.value))[1]
+                videos += detection.known_video_add(subject_id=subject.pk, frames=list(known.frames))[1]
                 continue
             detection.known_hash_add(subject_id=subject.pk, algorithm=known.algorithm, value=known.value,
                                      quality=known.quality)

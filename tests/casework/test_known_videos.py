@@ -19,6 +19,7 @@ from casework.services.known_hashes import (
     NEEDS_CONSENT,
     REPORT_HAS_NO_HASHES,
     REPORT_OTHER_ORGANIZATION,
+    VIDEO_TOO_PLAIN,
     KnownHashError,
     known_hashes_parse,
     known_hashes_register,
@@ -29,6 +30,7 @@ from detection.engine import hash_files
 from detection.engine.video import vpdq
 from detection.engine.video.scan import video_frame_hashes
 from detection.models import Finding, KnownVideo
+from tests.casework.test_takedowns import clock
 from tests.detection.test_scan import scan
 from tests.engine.test_video import reencoded, two_shot_frames, write_video
 
@@ -151,6 +153,22 @@ def test_a_subject_holding_only_a_known_video_is_purged_when_inactive(hash_subje
     later = timezone.now() + dt.timedelta(days=400)
     assert list(subjects_due_for_retention(later)) == [hash_subject]
     assert not subjects_due_for_retention(timezone.now()).exists()
+
+
+def test_registering_a_known_video_counts_as_activity_for_retention(hash_subject, caseworker, videos):
+    text = lines_of(videos["original"]).splitlines()[1]  # the frames alone: only the known video is activity
+    start = timezone.now()
+    with clock(start + dt.timedelta(days=200)):
+        known_hashes_register(subject=hash_subject, text=text, by=caseworker)
+    assert not subjects_due_for_retention(start + dt.timedelta(days=366)).exists()
+    assert list(subjects_due_for_retention(start + dt.timedelta(days=200 + 366))) == [hash_subject]
+
+
+def test_a_video_too_plain_to_match_by_its_frames_is_refused_with_its_reason():
+    frames = [vpdq.FrameHash(t / 2, "0" * 64, 10) for t in range(4)]  # quality 10: vPDQ would compare none
+    with pytest.raises(KnownHashError) as refused:
+        known_hashes_parse(vpdq.vpdq_line(frames, "blank.webm"))
+    assert refused.value.reason == VIDEO_TOO_PLAIN.format(lines="1", quality=vpdq.VPDQ_QUALITY_MIN)
 
 
 # A public report's lines, moved to a subject by a caseworker ------------------------------------------------

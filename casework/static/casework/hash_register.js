@@ -20,7 +20,7 @@ import { decodeImage, NOT_AN_IMAGE } from "./hashing/decode.js";
 import { hashLines, imageHashes } from "./hashing/image_hashes.js";
 import { fileMd5, md5Line } from "./hashing/md5.js";
 import { VIDEO_TOO_LONG, videoFrameHashes } from "./hashing/video_decode.js";
-import { vpdqLine } from "./hashing/vpdq.js";
+import { QUALITY_MIN, vpdqLine } from "./hashing/vpdq.js";
 
 const SAVED_NAME = "reclaim-hashes.txt";
 const VIDEO_NAME = /\.(mp4|m4v|mov|3gp|webm|mkv|avi|wmv|flv|mpe?g|ts)$/i;
@@ -60,6 +60,10 @@ export async function videoHashLines(file, texts, onProgress, { maxSeconds = Inf
   }
   try {
     const frames = await videoFrameHashes(file, { maxSeconds, onProgress: (share) => onProgress?.(0.5 + share / 2, "frames") });
+    if (!frames.some((frame) => frame.quality >= QUALITY_MIN)) {
+      // No frame a comparison would use (all too plain: a blank or near-blank video): its MD5 alone.
+      return { lines: [md5], note: texts.videoTooPlain.replace("{quality}", String(QUALITY_MIN)) };
+    }
     return { lines: [md5, vpdqLine(frames, file.name)], note: texts.videoDone.replace("{frames}", String(frames.length)) };
   } catch (error) {
     // The MD5 still finds the very same file; the page says why the pictures could not be hashed.
@@ -103,7 +107,7 @@ function enhance(block) {
     notVideo: block.dataset.notVideo,
     done: block.dataset.done, working: block.dataset.working,
     videoDone: block.dataset.videoDone, videoUndecodable: block.dataset.videoUndecodable,
-    videoTooLong: block.dataset.videoTooLong, workingFrames: block.dataset.workingFrames,
+    videoTooLong: block.dataset.videoTooLong, videoTooPlain: block.dataset.videoTooPlain, workingFrames: block.dataset.workingFrames,
   };
   const maxSeconds = Number(block.dataset.maxSeconds) || Infinity;
   let busy = false;

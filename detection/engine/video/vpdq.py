@@ -99,10 +99,14 @@ VPDQ_MAX_FRAMES = 10_000
 _FRAME = re.compile(r"^(\d{1,6}(?:\.\d{1,6})?),([0-9a-f]{64}),(\d{1,3})$")
 
 
+def vpdq_body(frames: Sequence[FrameHash]) -> str:
+    """A vPDQ line's body: for each frame, seconds, PDQ hash and quality, frames apart by ";"."""
+    return ";".join(f"{frame.t:.3f},{frame.pdq_hex},{frame.quality}" for frame in frames)
+
+
 def vpdq_line(frames: Sequence[FrameHash], name: str = "") -> str:
-    body = ";".join(f"{frame.t:.3f},{frame.pdq_hex},{frame.quality}" for frame in frames)
     comment = " ".join(name.splitlines())  # a file name must not start a line of its own
-    return f"{VPDQ_PREFIX}{body}" + (f"  # {comment}" if comment else "")
+    return f"{VPDQ_PREFIX}{vpdq_body(frames)}" + (f"  # {comment}" if comment else "")
 
 
 def vpdq_parse(body: str) -> list[FrameHash]:

@@ -19,8 +19,7 @@ export async function decodeImage(blob) {
   }
   try {
     const { width, height } = bitmap;
-    const canvas = typeof OffscreenCanvas === "function" ? new OffscreenCanvas(width, height) : documentCanvas(width, height);
-    const context = canvas.getContext("2d", { willReadFrequently: true });
+    const context = canvasContext(width, height);
     context.drawImage(bitmap, 0, 0);
     const pixels = context.getImageData(0, 0, width, height);
     return { width: pixels.width, height: pixels.height, data: pixels.data };
@@ -29,9 +28,9 @@ export async function decodeImage(blob) {
   }
 }
 
-function documentCanvas(width, height) {
-  const canvas = document.createElement("canvas");
-  canvas.width = width;
-  canvas.height = height;
-  return canvas;
+/** A 2D context of a width × height canvas whose pixels are read back (an OffscreenCanvas where there is one). */
+export function canvasContext(width, height) {
+  const canvas = typeof OffscreenCanvas === "function"
+    ? new OffscreenCanvas(width, height) : Object.assign(document.createElement("canvas"), { width, height });
+  return canvas.getContext("2d", { willReadFrequently: true });
 }

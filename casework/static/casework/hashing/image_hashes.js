@@ -26,10 +26,25 @@ export function rgbOf({ width, height, data }) {
   return { width, height, rgb };
 }
 
-/** The RGB working copy of RGBA pixels ({width, height, data}), as analysis._hash_copy makes it. */
-export function hashCopy(image) {
+/** Throws a TypeError with ``message`` unless ``image`` is RGBA pixels ({width, height, data}). */
+export function pixelsCheck({ width, height, data }, message) {
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0) || data?.length !== width * height * 4) {
+    throw new TypeError(message);
+  }
+}
+
+/** A file name as the comment of a hash line: it must not start a new line. */
+export function lineComment(name) {
+  return String(name).replace(/[\r\n]+/g, " ");
+}
+
+/**
+ * The RGB working copy of RGBA pixels ({width, height, data}) no longer than ``side`` on its longer side,
+ * shrunk with INTER_AREA, as analysis._hash_copy (512 px) and vpdq.frame_hash (640 px) make it.
+ */
+export function hashCopy(image, side = HASH_SIDE) {
   const { width, height } = image;
-  const scale = HASH_SIDE / Math.max(width, height);
+  const scale = side / Math.max(width, height);
   if (scale >= 1) return rgbOf(image);
   return resizeArea(image, Math.max(1, roundHalfEven(width * scale)), Math.max(1, roundHalfEven(height * scale)));
 }
@@ -39,10 +54,7 @@ export function hashCopy(image) {
  * {pdq: 64 hex digits, quality: 0..100, phash: 16 hex digits}.
  */
 export function imageHashes(image) {
-  const { width, height, data } = image;
-  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0) || data?.length !== width * height * 4) {
-    throw new TypeError(PIXELS_EXPECTED);
-  }
+  pixelsCheck(image, PIXELS_EXPECTED);
   const copy = hashCopy(image);
   const found = pdq(copy);
   return { pdq: found.hex, quality: found.quality, phash: phash(copy) };
@@ -50,6 +62,6 @@ export function imageHashes(image) {
 
 /** The lines the portal and the desk accept, as `python -m detection.engine.hash_files` prints them. */
 export function hashLines(hashes, name) {
-  const comment = String(name).replace(/[\r\n]+/g, " "); // a file name must not start a new line
+  const comment = lineComment(name);
   return [`pdq:${hashes.pdq} ${hashes.quality}  # ${comment}`, `phash:${hashes.phash}  # ${comment}`];
 }

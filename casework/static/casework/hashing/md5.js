@@ -3,6 +3,8 @@
 // only a whole buffer), so this is RFC 1321 in plain JavaScript, fed in slices of the file: memory stays
 // at one slice whatever the file's size (a 10-minute video never sits in memory whole).
 
+import { lineComment } from "./image_hashes.js";
+
 export const CHUNK_BYTES = 4 * 1024 * 1024;
 
 // Per-round shift amounts and the sine-derived constants of RFC 1321, section 3.4.
@@ -109,5 +111,5 @@ export async function fileMd5(blob, { chunkBytes = CHUNK_BYTES, onProgress } = {
 
 /** The line the portal and the desk accept for a video: `md5:<32 hex digits>  # name`. */
 export function md5Line(hex, name) {
-  return `md5:${hex}  # ${String(name).replace(/[\r\n]+/g, " ")}`;
+  return `md5:${hex}  # ${lineComment(name)}`;
 }

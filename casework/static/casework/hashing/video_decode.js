@@ -8,6 +8,7 @@
 // rate. Both are read from the frames themselves: requestVideoFrameCallback gives the presentation time
 // of the frame a seek lands on. Frame k is then reached by seeking to the middle of its display time.
 
+import { canvasContext } from "./decode.js";
 import { sampleFrames } from "./video_sampling.js";
 
 export const VIDEO_UNDECODABLE = "video-undecodable"; // this browser cannot decode the video's frames
@@ -129,8 +130,7 @@ export async function videoFrameHashes(file, { onProgress, maxSeconds = Infinity
     const { start, fps, last } = await frameTiming(video);
     // Counted to the last frame, not to the duration: an audio track may outlast the pictures.
     const count = Math.max(1, Math.round(((last ?? duration - 0.5 / fps) - start) * fps) + 1);
-    const canvas = typeof OffscreenCanvas === "function" ? new OffscreenCanvas(width, height) : Object.assign(document.createElement("canvas"), { width, height });
-    const context = canvas.getContext("2d", { willReadFrequently: true });
+    const context = canvasContext(width, height);
     let shown = last ?? null; // the presentation time of the frame shown last
     const frameAt = async (index) => {
       const due = start + index / fps;

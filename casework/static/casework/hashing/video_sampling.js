@@ -16,6 +16,7 @@
 // here; it is one hash of the bag vPDQ compares, which asks 80 % of the frames to match.
 
 import { resizeArea } from "./area.js";
+import { roundHalfEven } from "./image_hashes.js";
 import { frameHash } from "./vpdq.js";
 
 export const SAMPLE_FPS = 2; // sampling.DEFAULT_SAMPLE_FPS
@@ -28,11 +29,8 @@ const BINS = 8;
 const FLAT_SIGNATURE_STD = 2;
 const HSV_SHIFT = 12;
 
-// OpenCV's RGB2HSV_b tables (hue in 0..179), built with cvRound as OpenCV builds them.
-const cvRound = (value) => {
-  const rounded = Math.round(value);
-  return rounded - value === 0.5 && rounded % 2 !== 0 ? rounded - 1 : rounded;
-};
+// OpenCV's RGB2HSV_b tables (hue in 0..179), built with cvRound (halves to even) as OpenCV builds them.
+const cvRound = roundHalfEven;
 const SDIV = new Int32Array(256);
 const HDIV = new Int32Array(256);
 for (let i = 1; i < 256; i++) {
@@ -86,8 +84,13 @@ export function hueSaturationCounts(rgb) {
 
 /** The 16×16 grey thumbnail of a frame's RGBA pixels, as frame_signature makes it. */
 export function greyThumbnail(image) {
+  return thumbnailOf(image).grey;
+}
+
+// The 32×32 INTER_AREA thumbnail frame_signature starts from, and its 16×16 grey.
+function thumbnailOf(image) {
   const thumbnail = resizeArea(image, 2 * SIGNATURE_SIDE, 2 * SIGNATURE_SIDE);
-  return halveGrey(greyOf(thumbnail.rgb), 2 * SIGNATURE_SIDE);
+  return { thumbnail, grey: halveGrey(greyOf(thumbnail.rgb), 2 * SIGNATURE_SIDE) };
 }
 
 /**
@@ -96,8 +99,7 @@ export function greyThumbnail(image) {
  * numbers summing to 1}.
  */
 export function frameSignature(image) {
-  const thumbnail = resizeArea(image, 2 * SIGNATURE_SIDE, 2 * SIGNATURE_SIDE);
-  const grey = halveGrey(greyOf(thumbnail.rgb), 2 * SIGNATURE_SIDE);
+  const { thumbnail, grey } = thumbnailOf(image);
   const colour = hueSaturationCounts(thumbnail.rgb);
   const total = colour.reduce((sum, count) => sum + count, 0);
   for (let i = 0; i < colour.length; i++) colour[i] /= total;
