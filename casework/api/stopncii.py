@@ -34,8 +34,10 @@ from casework.services.hash_feed import FeedbackIn, hash_feed_feedback_record
 FUNCTION_KEY_HEADER = "x-functions-key"
 SUBSCRIPTION_KEY_HEADER = "Ocp-Apim-Subscription-Key"
 KEYS_INVALID = _("These keys are not valid, or the platform's access has been revoked.")
-KEYS_MISSING = _("Send the platform's two keys as the headers x-functions-key and Ocp-Apim-Subscription-Key.")
 NOT_A_NUMBER = _("{name} must be a whole number.")
+NUMBER_OUT_OF_RANGE = _("{name} must be a whole number from {least} to {most}.")
+# The last second of the year 9999 (Unix seconds): datetime's range, and no timestamp sent is later.
+LARGEST_NUMBER = 253402300799
 MAX_FEEDBACKS = 1000
 FEEDBACK_VALUE_INVALID = _("feedbackValue must be one of: Blocked, NotBlocked, PendingReview.")
 
@@ -147,9 +149,14 @@ def _whole_number(request, name: str, default: int) -> int:
     if raw in (None, ""):
         return default
     try:
-        return int(raw)
+        number = int(raw)
     except ValueError:
         raise exceptions.ValidationError({name: [NOT_A_NUMBER.format(name=name)]}) from None
+    if not 0 <= number <= LARGEST_NUMBER:
+        # Else a timestamp in milliseconds, or longer, fails in datetime.fromtimestamp (a 500).
+        raise exceptions.ValidationError(
+            {name: [NUMBER_OUT_OF_RANGE.format(name=name, least=0, most=LARGEST_NUMBER)]})
+    return number
 
 
 class FetchHashesApi(PlatformView):

@@ -63,6 +63,8 @@ def consent_grant(
     data = {"subject": subject.pk, "text_version": text.version, "text_language": text.language,
             "purposes": sorted(set(purposes)), "method": method}
     with transaction.atomic():
+        # First, before the consent row: the lock registration and withdrawal take, held while the feed syncs.
+        Subject.objects.select_for_update().get(pk=subject.pk)
         consent = Consent(
             subject=subject,
             text=text,
@@ -81,9 +83,7 @@ def consent_grant(
             data["authority_document_sha256"] = hashlib.sha256(document).hexdigest()
         consent.save()
         if ConsentPurpose.HASH_SHARING in consent.purposes:
-            # Hashes registered before this consent enter the platforms' feed now, under the lock that
-            # registration and withdrawal take.
-            Subject.objects.select_for_update().get(pk=subject.pk)
+            # Hashes registered before this consent enter the platforms' feed now, under the subject's lock.
             data["shared"] = hash_feed_subject_sync(subject=subject, gone=FeedRecord.Status.DELETED).joined
         audit_record(action="consent.granted", actor=by, organization=subject.organization, target=consent, data=data)
     return consent

@@ -9,7 +9,6 @@ revoked by an organisation admin. The one function key works for FetchHashes and
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casework.models import FeedPlatform, Organization
+from casework.services.api_tokens import api_token_digest
 from casework.services.audit import audit_record
 from detection.engine.errors import ReadableError
 
@@ -39,10 +39,6 @@ class AdmittedPlatform:
     subscription_key: str  # Ocp-Apim-Subscription-Key; likewise
 
 
-def feed_key_digest(plaintext: str) -> str:
-    return hashlib.sha256(plaintext.encode()).hexdigest()
-
-
 def feed_platform_admit(*, organization: Organization, name: str, by) -> AdmittedPlatform:
     """Admit ``name`` to ``organization``'s feed with two new keys, which the caller shows once."""
     name = " ".join(name.split())
@@ -55,8 +51,8 @@ def feed_platform_admit(*, organization: Organization, name: str, by) -> Admitte
         with transaction.atomic():
             platform = FeedPlatform.objects.create(
                 organization=organization, name=name, created_by=by,
-                function_key_sha256=feed_key_digest(function_key),
-                subscription_key_sha256=feed_key_digest(subscription_key),
+                function_key_sha256=api_token_digest(function_key),
+                subscription_key_sha256=api_token_digest(subscription_key),
                 key_prefix=subscription_key[:12],
             )
             audit_record(action="feed_platform.admitted", actor=by, organization=organization, target=platform,
@@ -86,10 +82,10 @@ def feed_platform_authenticate(*, function_key: str, subscription_key: str) -> F
         return None
     platform = (
         FeedPlatform.objects.select_related("organization")
-        .filter(subscription_key_sha256=feed_key_digest(subscription_key), revoked_at__isnull=True)
+        .filter(subscription_key_sha256=api_token_digest(subscription_key), revoked_at__isnull=True)
         .first()
     )
-    if platform is None or not hmac.compare_digest(platform.function_key_sha256, feed_key_digest(function_key)):
+    if platform is None or not hmac.compare_digest(platform.function_key_sha256, api_token_digest(function_key)):
         return None
     return platform
 

@@ -115,11 +115,16 @@ def hash_feed_subject_sync(*, subject: Subject, gone: str) -> FeedChange:
     return FeedChange(joined=len(shared), left=left)
 
 
-def hash_feed_subject_cases(subject: Subject):
-    return FeedCase.objects.filter(subject=subject, status=Status.ACTIVE)
-
-
 # --- Hashes of confirmed findings ------------------------------------------------------------------
+
+def _media_hash(item: MediaItem) -> tuple[str, str, int | None] | None:
+    """The hash of a finding's media that would go out: an image's PDQ, a video's whole-file MD5."""
+    if item.kind == MediaItem.Kind.IMAGE and item.pdq:
+        return KnownImageHash.Algorithm.PDQ, item.pdq, item.pdq_quality
+    if item.kind == MediaItem.Kind.VIDEO and item.md5:
+        return KnownImageHash.Algorithm.MD5, item.md5, None
+    return None
+
 
 def finding_hash_share(*, finding_id: int) -> KnownImageHash | None:
     """Share the hash of a confirmed finding's media, when the subject's consent covers it: hash matching
@@ -131,18 +136,17 @@ def finding_hash_share(*, finding_id: int) -> KnownImageHash | None:
     finding = Finding.objects.select_related("media_item").filter(pk=finding_id).first()
     if finding is None or finding.status != Finding.Status.CONFIRMED:
         return None
-    item = finding.media_item
-    if item.kind == MediaItem.Kind.IMAGE and item.pdq:
-        algorithm, value, quality = KnownImageHash.Algorithm.PDQ, item.pdq, item.pdq_quality
-    elif item.kind == MediaItem.Kind.VIDEO and item.md5:
-        algorithm, value, quality = KnownImageHash.Algorithm.MD5, item.md5, None
-    else:
+    media_hash = _media_hash(finding.media_item)
+    if media_hash is None:
         return None
+    algorithm, value, quality = media_hash
     with transaction.atomic():
         subject = Subject.objects.select_for_update().select_related("organization").get(pk=finding.subject_id)
         purposes = {p for c in Consent.objects.filter(subject=subject, withdrawn_at__isnull=True) for p in c.purposes}
         if not {ConsentPurpose.HASH_MATCHING, ConsentPurpose.HASH_SHARING} <= purposes:
             return None
+        # Read under the subject's lock, which minor_case_hashes_unshare takes too: a case marked as depicting
+        # a minor since the confirmation is seen here, or is marked after this commits and removes the hash.
         if Case.objects.filter(findings=finding, depicts_minor=True).exists():
             return None
         before = KnownImageHash.objects.filter(subject=subject, algorithm=algorithm, value=value).exists()
@@ -153,6 +157,34 @@ def finding_hash_share(*, finding_id: int) -> KnownImageHash | None:
                      target=subject, data={"from_finding": finding.pk, "submitted": 1, "added": 0 if before else 1,
                                            "shared": change.joined})
     return known
+
+
+@dataclass(frozen=True)
+class MinorUnshare:
+    removed: int  # known hashes of the case's findings' media taken off their subjects
+    left: int  # records' cases that left the feed (now Deleted)
+
+
+def minor_case_hashes_unshare(*, case: Case) -> MinorUnshare:
+    """Take the hashes of a case's findings' media (those finding_hash_share registers) off their subjects,
+    so they leave the feed as Deleted: the case depicts a minor, whose hashes go to Take It Down instead.
+
+    Call inside the transaction that marks the case, after locking it; takes each subject's lock (the one
+    registration, withdrawal and finding_hash_share take), in pk order."""
+    by_subject: dict[int, set[tuple[str, str]]] = {}
+    for finding in Finding.objects.filter(cases=case).select_related("media_item").order_by("pk"):
+        media_hash = _media_hash(finding.media_item)
+        if media_hash is not None:
+            by_subject.setdefault(finding.subject_id, set()).add((media_hash[0], media_hash[1].lower()))
+    removed = left = 0
+    for subject_id in sorted(by_subject):
+        subject = Subject.objects.select_for_update().get(pk=subject_id)
+        for known in KnownImageHash.objects.filter(subject_id=subject_id).order_by("pk"):
+            if (known.algorithm, known.value) in by_subject[subject_id]:
+                detection.known_hash_remove(subject_id=subject_id, known_hash_id=known.pk)
+                removed += 1
+        left += hash_feed_subject_sync(subject=subject, gone=Status.DELETED).left
+    return MinorUnshare(removed=removed, left=left)
 
 
 # --- Feedback from platforms -----------------------------------------------------------------------
@@ -182,10 +214,9 @@ def hash_feed_feedback_record(*, platform: FeedPlatform, feedbacks: list[Feedbac
         values = {f.hash_value.lower() for f in feedbacks}
         records = {
             record.hash_value: record for record in FeedRecord.objects.select_for_update().filter(
-                organization_id=platform.organization_id, signal_type__in=FeedRecord.SignalType.values,
-                hash_value__in=values).order_by("pk")
+                organization_id=platform.organization_id, hash_value__in=values).order_by("pk")
         }
-        rows, touched, counts = [], {}, {}
+        rows, recorded, touched, counts = [], set(), {}, {}
         for feedback in feedbacks:
             record = records.get(feedback.hash_value.lower())
             if record is None:
@@ -194,9 +225,13 @@ def hash_feed_feedback_record(*, platform: FeedPlatform, feedbacks: list[Feedbac
             tags = sorted(set(feedback.tags))
             rows.append(FeedFeedback(organization_id=platform.organization_id, platform=platform, record=record,
                                      value=feedback.value, tags=tags, received_at=now))
-            record.feedbacks[str(platform.pk)] = {"source": platform.name, "feedbackValue": feedback.value,
-                                                  "tags": tags}
-            touched[record.pk] = record
+            recorded.add(record.pk)
+            if record.status == Status.ACTIVE:
+                # Only the history row for a tombstone: moving its modified_at would restart the clock of
+                # its purge (hash_feed_tombstones_purge) at every feedback, so it would never go.
+                record.feedbacks[str(platform.pk)] = {"source": platform.name, "feedbackValue": feedback.value,
+                                                      "tags": tags}
+                touched[record.pk] = record
             counts[feedback.value] = counts.get(feedback.value, 0) + 1
         FeedFeedback.objects.bulk_create(rows)
         for record in touched.values():
@@ -207,7 +242,7 @@ def hash_feed_feedback_record(*, platform: FeedPlatform, feedbacks: list[Feedbac
         audit_record(
             action="hash_feed.feedback_received", actor=None, actor_label=f"platform:{platform.pk}:{platform.name}",
             organization=platform.organization, target=platform,
-            data={"platform": platform.name, "received": counts, "records": sorted(touched),
+            data={"platform": platform.name, "received": counts, "records": sorted(recorded),
                   "unknown": len(summary.unknown)},
         )
     return summary

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casework.models import Case
 from casework.services.audit import audit_record
+from casework.services.hash_feed import minor_case_hashes_unshare
 from detection.engine.errors import ReadableError
 from detection.models import MediaItem
 
@@ -58,10 +59,14 @@ def case_minor_record(*, case: Case, by) -> Case:
         MediaItem.objects.filter(file__in=names).update(file="")
         locked.depicts_minor = True
         locked.save(update_fields=["depicts_minor"])
+        # Hashes shared from its findings (hash_feed.finding_hash_share) leave the platforms' feed as Deleted
+        # in this transaction, under their subject's lock: they go to Take It Down, never to the feed.
+        unshared = minor_case_hashes_unshare(case=locked)
         audit_record(
             action="case.minor_recorded", actor=by, organization=locked.organization, target=locked,
             data={"media_items": [i.pk for i in items], "files_deleted": len(names),
-                  "kept_hashes": [{"sha256": i.sha256, "pdq": i.pdq} for i in items]},
+                  "kept_hashes": [{"sha256": i.sha256, "pdq": i.pdq} for i in items],
+                  "known_hashes_removed": unshared.removed, "unshared": unshared.left},
         )
 
         def delete_files() -> None:

@@ -238,6 +238,48 @@ def test_a_confirmed_finding_is_not_shared_without_consent_to_sharing(
     assert everything(client, admitted) == [] and not astronaut_subject.known_hashes.exists()
 
 
+def test_a_shared_findings_hash_leaves_the_feed_when_its_case_is_recorded_as_depicting_a_minor(
+        client, org, sharing_text, caseworker, images, admitted, django_capture_on_commit_callbacks):
+    from casework.services.consent import subject_enroll
+    from casework.services.minors import case_minor_record
+    from tests.detection.test_scan import scan
+
+    subject = subject_enroll(organization=org, display_name="Astronaut", text=sharing_text,
+                             method=ConsentMethod.PAPER_WITNESSED, signature="Astronaut",
+                             photos=[("reference.jpg", images["reference.jpg"])],
+                             purposes=[ConsentPurpose.LIKENESS_MATCHING, *SHARE], by=caseworker)
+    finding = scan(images["reported-astronaut.jpg"], url="https://forum.example.org/p/1").findings.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        case, _ = finding_confirm(finding=finding, by=caseworker, platform="Forum",
+                                  target_url="https://forum.example.org/p/1", regime=Regime.TAKE_IT_DOWN)
+    assert [r["hashStatus"] for r in everything(client, admitted)] == ["Active"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        case_minor_record(case=case, by=caseworker)
+    (record,) = everything(client, admitted)
+    assert record["hashValue"] == finding.media_item.pdq and record["hashStatus"] == "Deleted"
+    assert list(record["caseNumbers"].values()) == ["Deleted"]
+    assert not subject.known_hashes.filter(value=finding.media_item.pdq).exists()
+    event = AuditEvent.objects.get(action="case.minor_recorded")
+    assert event.data["known_hashes_removed"] == 1 and event.data["unshared"] == 1
+
+
+def test_a_finding_of_a_minor_case_is_never_shared(sharer, caseworker):
+    from casework.services.hash_feed import finding_hash_share
+    from casework.services.minors import case_minor_record
+    from detection.models import Finding, MediaItem
+
+    item = MediaItem.objects.create(source=MediaItem.Source.values[0], kind=MediaItem.Kind.IMAGE, sha256="0" * 64,
+                                    size=1, pdq=PDQ, pdq_quality=90)
+    finding = Finding.objects.create(subject=sharer, organization_id=sharer.organization_id, media_item=item,
+                                     kind=Finding.Kind.values[0], distance=0.1, threshold=0.5, model_version="t",
+                                     status=Finding.Status.CONFIRMED)
+    case = case_open(subject=sharer, by=caseworker, findings=[finding])
+    case_minor_record(case=case, by=caseworker)
+    assert finding_hash_share(finding_id=finding.pk) is None
+    assert not sharer.known_hashes.exists() and not FeedRecord.objects.exists()
+
+
 # --- Pages, tokens, keys ---------------------------------------------------------------------------
 
 @pytest.fixture
@@ -282,7 +324,8 @@ def test_another_organisations_keys_see_nothing_and_cannot_use_a_token(client, o
 def test_a_forged_or_edited_token_is_refused(client, org, five_records, admitted):
     token = fetch(client, admitted, startTimestamp=10, pageSize=2)["nextPageToken"]
     data = signing.loads(token, salt=feed_pages._TOKEN_SALT)
-    # Without the secret key, a token naming another organisation does not verify.
+    # Signed with the real key but not for the feed (another salt), a token naming another organisation does
+    # not verify: only the feed's own signature does.
     forged = signing.dumps({**data, "o": data["o"] + 1}, salt="guessed", compress=True)
     edited = token[:-3] + ("aaa" if not token.endswith("aaa") else "bbb")
     for bad in (forged, edited, "not-a-token"):
@@ -391,6 +434,28 @@ def test_feedback_on_a_withdrawn_hash_is_counted_but_shown_on_no_case(client, sh
     consent_withdraw(consent=sharer.consents.get(), by=caseworker)
     hash_feed_feedback_record(platform=admitted.platform, feedbacks=[FeedbackIn(PDQ, "Blocked")])
     assert FeedFeedback.objects.count() == 1 and feedback_for_subject(sharer) == []
+
+
+def test_feedback_on_a_tombstone_is_kept_but_does_not_restart_its_purge_clock(sharer, caseworker, admitted):
+    known_hashes_register(subject=sharer, text=PDQ, by=caseworker)
+    consent_withdraw(consent=sharer.consents.get(), by=caseworker)
+    tombstone = FeedRecord.objects.get()
+    assert tombstone.status == FeedRecord.Status.WITHDRAWN
+    hash_feed_feedback_record(platform=admitted.platform, feedbacks=[FeedbackIn(PDQ, "Blocked")])
+    assert FeedFeedback.objects.get().record == tombstone
+    again = FeedRecord.objects.get()
+    assert again.modified_at == tombstone.modified_at and again.feedbacks == tombstone.feedbacks
+
+
+def test_a_timestamp_out_of_range_is_refused_readably(client, five_records, admitted):
+    from casework.api.stopncii import LARGEST_NUMBER
+
+    for start in ("1764500000000", "9" * 20, "-1"):
+        response = client.get(FETCH, {"startTimestamp": start}, headers=keys(admitted))
+        assert response.status_code == 400, start
+        assert response.json()["startTimestamp"] == [
+            f"startTimestamp must be a whole number from 0 to {LARGEST_NUMBER}."]
+    assert fetch(client, admitted, startTimestamp=LARGEST_NUMBER)["hashRecords"] == []
 
 
 # --- The demo --------------------------------------------------------------------------------------
