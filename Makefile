@@ -22,7 +22,8 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-models.txt
 	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-models.txt
 	touch $(STAMP)
 
-$(CATALOGUES): %.mo: %.po $(STAMP)
+# One run writes every .mo (a grouped target), however many .po files changed.
+$(CATALOGUES) &: $(CATALOGUES:.mo=.po) $(STAMP)
 	$(BIN)/python -m config.catalogues --force
 
 install: $(STAMP) $(CATALOGUES)

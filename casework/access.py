@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+from django_otp import user_has_device
 
 from casework.models import Case, Consent, FeedPlatform, Membership, Notice, Report, Role, Subject, TakedownRequest
 from detection.models import CrawlRun, Finding, KnownImageHash, MediaItem, ReferencePhoto, Watch
@@ -174,6 +175,20 @@ def report_get_for_reporter(session) -> Report:
     if report is None:
         raise Http404("No report is open in this session.")
     return report
+
+
+def code_pending(user) -> bool:
+    """A subject who turned sign-in codes on and has not entered one in this session: signed in by password or
+    link only, which is not yet enough to use the portal or change their record."""
+    # django_otp's middleware gives request.user is_verified; a user just passed to login() has none yet (unverified).
+    return user_has_device(user, confirmed=True) and not getattr(user, "is_verified", lambda: False)()
+
+
+def portal_subject(user) -> Subject | None:
+    """The subject ``user`` is, signed in with every step their sign-in asks for; else None."""
+    if not user.is_authenticated or code_pending(user):
+        return None
+    return Subject.objects.filter(user=user).first()
 
 
 def subject_for_user(user) -> Subject:

@@ -17,7 +17,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from detection import fetching
 from detection.encryption import EncryptionError, data_encrypt, data_rotate
@@ -87,7 +87,8 @@ def reference_photo_add(*, subject_id: int, data: bytes, filename: str) -> Refer
     try:
         image = decode_image(data, media_limits())
     except MediaError as exc:
-        raise EnrolmentError(exc.reason) from None
+        # Shown at once (not stored), so translated here: the engine's reasons are English, marked with gettext_noop.
+        raise EnrolmentError(gettext(exc.reason)) from None
     found = face_engine.find_faces(image.rgb)
     if not found:
         raise EnrolmentError(NO_FACE_IN_REFERENCE)

@@ -19,19 +19,13 @@ from casework.models import Subject
 from casework.services.portal import language_supported, subject_language_set
 
 
-def _subject_of(user) -> Subject | None:
-    if not user.is_authenticated:
-        return None
-    return Subject.objects.filter(user=user).first()
-
-
 @access.public
 @require_POST
 def language_set(request):
     """Django's set_language, and the subject's record when a subject is signed in."""
     response = set_language(request)
     language = language_supported(request.POST.get("language"))
-    subject = _subject_of(request.user)
+    subject = access.portal_subject(request.user)  # not while their sign-in code is still to be entered
     if language and subject is not None:
         subject_language_set(subject=subject, language=language)
     return response
@@ -41,8 +35,10 @@ def subject_language_on_sign_in(request, response, subject: Subject):
     """At a subject's sign-in: a language chosen on this device (the cookie) becomes theirs; without one,
     theirs (if known) is set on this device, else the language the browser asked for becomes theirs."""
     chosen = language_supported(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME))
+    pending = access.code_pending(request.user)  # only once the code is entered may their record change
     if chosen:
-        subject_language_set(subject=subject, language=chosen)
+        if not pending:
+            subject_language_set(subject=subject, language=chosen)
     elif language_supported(subject.language):
         response.set_cookie(
             settings.LANGUAGE_COOKIE_NAME, subject.language, max_age=settings.LANGUAGE_COOKIE_AGE,
@@ -50,7 +46,7 @@ def subject_language_on_sign_in(request, response, subject: Subject):
             secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
             samesite=settings.LANGUAGE_COOKIE_SAMESITE,
         )
-    else:
+    elif not pending:
         subject_language_set(subject=subject, language=language_supported(translation.get_language())
                              or settings.LANGUAGE_CODE)
     return response

@@ -74,7 +74,7 @@ def subject_required(view):
         if not request.user.is_authenticated:
             return redirect(f"{reverse('casework:portal_sign_in')}?next={request.path}")
         subject = access.subject_for_user(request.user)
-        if user_has_device(request.user, confirmed=True) and not request.user.is_verified():
+        if access.code_pending(request.user):
             # The subject turned sign-in codes on (casework.views.portal_two_factor): ask for one.
             verify = reverse("casework:portal_two_factor_verify")
             return redirect(f"{verify}?{urlencode({'next': request.get_full_path()})}")

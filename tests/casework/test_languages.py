@@ -20,10 +20,13 @@ from django.utils.translation import gettext
 from pypdf import PdfReader
 
 from casework.models import AuditEvent, ConsentMethod, ConsentPurpose, Subject
-from casework.services.consent import subject_enroll
+from casework.services.consent import reference_photo_add, subject_enroll
 from casework.services.receipts import consent_receipt_html, consent_receipt_pdf
 from casework.services.retention import biometrics_retention_purge
+from casework.services.two_factor import totp_device_create_confirmed
 from config.uploads import upload_too_large_message
+from detection.engine.media import NOT_AN_IMAGE
+from detection.services import EnrolmentError
 from tests import factories
 from tests.casework.test_deadlines import at
 from tests.casework.test_takedowns import clock
@@ -171,6 +174,26 @@ def test_the_language_a_subject_chooses_is_kept_for_their_emails(client, subject
     assert message.subject == translated("Your sign-in link for Reclaim", "de")
     not_you = "If it wasn't you, ignore this e-mail: nobody can sign in without the link."
     assert translated(not_you, "de") in message.body
+
+
+def test_before_their_sign_in_code_a_subject_cannot_change_their_language(client, subject):
+    sign_in(client, subject)
+    subject.refresh_from_db()
+    totp_device_create_confirmed(user=subject.user)  # they turn sign-in codes on
+    client.logout()
+    sign_in(client, subject)  # by link: the code is still to be entered
+    assert client.get(HOME).status_code == 302 and subject.language != "de"
+    client.post(LANGUAGE_SET, {"language": "de", "next": HOME})
+    subject.refresh_from_db()
+    assert subject.language != "de"  # the cookie is this browser's to set; their record is not, yet
+
+
+def test_a_photo_that_cannot_be_read_is_refused_in_the_readers_language(subject):
+    # The engine's reason is English (gettext_noop); it is shown at once, so translated where it is raised.
+    assert translated(NOT_AN_IMAGE, "es") != NOT_AN_IMAGE
+    with translation.override("es"), pytest.raises(EnrolmentError) as refused:
+        reference_photo_add(subject=subject, data=b"not an image", filename="photo.jpg")
+    assert refused.value.reason == translated(NOT_AN_IMAGE, "es")
 
 
 def test_signing_in_keeps_the_language_chosen_on_this_device(client, subject):
